@@ -1,0 +1,54 @@
+"""phyper: typed hyperparameters, content-hashed resources and pandas views for ML pipelines.
+
+>>> import phyper
+>>> class Instance(phyper.Parser):
+...     seed = 0
+...     transformation = 'identity'
+>>> parser = Instance(hashed_resources_folder='derived_data')
+>>> parser.register_new_resource('transformed_data', dependencies=['transformation'])
+>>> [i.seed for i in parser.get_instances_from_dictionary({'seed': [0, 1]})]
+[0, 1]
+"""
+
+from ._errors import (
+    DeclarationError,
+    DuplicateInstanceWarning,
+    FrozenInstanceError,
+    HashNotFoundError,
+    HyperparameterTypeError,
+    HyperparameterValueError,
+    MetadataError,
+    PhyperError,
+    ResourceError,
+    SweepFileError,
+    UnknownHyperparameterError,
+    UnknownResourceError,
+)
+from ._hashing import HASH_SPEC_VERSION, hash_values
+from ._parser import Parser
+from ._schema import hyperparameter, non_key
+from ._store import INFO_FILE, WriteReport
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "HASH_SPEC_VERSION",
+    "INFO_FILE",
+    "DeclarationError",
+    "DuplicateInstanceWarning",
+    "FrozenInstanceError",
+    "HashNotFoundError",
+    "HyperparameterTypeError",
+    "HyperparameterValueError",
+    "MetadataError",
+    "Parser",
+    "PhyperError",
+    "ResourceError",
+    "SweepFileError",
+    "UnknownHyperparameterError",
+    "UnknownResourceError",
+    "WriteReport",
+    "hash_values",
+    "hyperparameter",
+    "non_key",
+]

@@ -1,0 +1,201 @@
+"""Building collections of instances: a grid, rows, a DataFrame, a YAML sweep file."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import typing
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+
+import yaml
+
+from ._errors import (
+    DuplicateInstanceWarning,
+    HyperparameterValueError,
+    PhyperError,
+    SweepFileError,
+)
+
+if typing.TYPE_CHECKING:
+    import pandas as pd
+
+    from ._parser import Parser
+
+    P = typing.TypeVar("P", bound=Parser)
+
+
+def _value_list(name: str, raw: object) -> list[object]:
+    """The values of one grid axis: a list, range, numpy array or pandas Series."""
+    if isinstance(raw, (list, range)):
+        values = list(raw)
+    elif type(raw).__module__.startswith(("numpy", "pandas")) and hasattr(raw, "tolist"):
+        values = list(raw.tolist())  # type: ignore[attr-defined]
+    else:
+        raise HyperparameterValueError(
+            f"the grid value of {name!r} must be a list of values, got "
+            f"{type(raw).__name__} {raw!r}; wrap a single value in a list: [{raw!r}]"
+        )
+    if not values:
+        raise HyperparameterValueError(
+            f"the grid value of {name!r} is an empty list, so the grid has no instances; "
+            "expected at least one value"
+        )
+    return values
+
+
+def _product(
+    parser: P, base: dict[str, object], grid: Mapping[str, object], where: str
+) -> list[P]:
+    from ._parser import context_of
+
+    context = context_of(parser)
+    schema = context.schema
+    if not isinstance(grid, Mapping):
+        raise HyperparameterValueError(
+            f"{where} must be a mapping from hyperparameter names to lists of values, "
+            f"got {type(grid).__name__}"
+        )
+    schema.check_names(grid, where=where)
+    names = list(grid)
+    # coerce each distinct value once per axis, not once per instance
+    axes = [[schema.specs[n].coerce(v) for v in _value_list(n, grid[n])] for n in names]
+    cls = type(parser)
+    new = object.__new__
+    instances: list[P] = []
+    append = instances.append
+    for combination in itertools.product(*axes):
+        instance = new(cls)
+        d = instance.__dict__
+        d.update(base)
+        d.update(zip(names, combination))
+        d["_phyper_ctx"] = context
+        d["_phyper_hashes"] = {}
+        append(instance)
+    return instances
+
+
+def from_grid(parser: P, grid: Mapping[str, object], *, deduplicate: bool) -> list[P]:
+    return _finish(_product(parser, parser.to_dict(), grid, "the grid"), deduplicate)
+
+
+def _rows(parser: P, rows: Iterable[Mapping[str, object]], label: str) -> list[P]:
+    from ._parser import _make, context_of
+
+    context = context_of(parser)
+    base = parser.to_dict()
+    instances = []
+    for position, row in enumerate(rows):
+        where = f"{label} {position}"
+        if not isinstance(row, Mapping):
+            raise HyperparameterValueError(
+                f"{where} must be a mapping of hyperparameter values, got {type(row).__name__}"
+            )
+        try:
+            values = context.schema.values(row, where=where, base=base)
+        except PhyperError as error:
+            if where in str(error):
+                raise
+            raise type(error)(f"{where}: {error}") from None
+        instances.append(_make(type(parser), context, values))
+    return instances
+
+
+def from_rows(
+    parser: P, rows: Iterable[Mapping[str, object]], *, deduplicate: bool
+) -> list[P]:
+    return _finish(_rows(parser, rows, "row"), deduplicate)
+
+
+def from_df(parser: P, df: pd.DataFrame, *, deduplicate: bool) -> list[P]:
+    records = df.to_dict(orient="records")
+    return _finish(_rows(parser, records, "data frame row"), deduplicate)
+
+
+_SWEEP_KEYS = ("fixed", "grid", "instances")
+
+
+def from_yaml(parser: P, path: str | os.PathLike[str], *, deduplicate: bool) -> list[P]:
+    """Read a sweep file::
+
+        fixed:            # values shared by every instance (optional)
+          n_epochs: 100
+        grid:             # a Cartesian product (optional)
+          transformation: [identity, log]
+          seed: [0, 1]
+        instances:        # explicit extra instances (optional)
+          - {transformation: square, seed: 7}
+    """
+    from ._parser import context_of
+
+    where = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = yaml.safe_load(stream)
+    except FileNotFoundError:
+        raise SweepFileError(f"sweep file {where!r} does not exist") from None
+    except yaml.YAMLError as error:
+        raise SweepFileError(f"sweep file {where!r} is not valid YAML: {error}") from None
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise SweepFileError(
+            f"sweep file {where!r} must hold a mapping with keys {list(_SWEEP_KEYS)}, "
+            f"got {type(document).__name__}"
+        )
+    unknown = [key for key in document if key not in _SWEEP_KEYS]
+    if unknown:
+        raise SweepFileError(
+            f"sweep file {where!r} has unknown top-level key {unknown[0]!r}; "
+            f"expected only {list(_SWEEP_KEYS)}"
+        )
+    fixed = document.get("fixed") or {}
+    if not isinstance(fixed, dict):
+        raise SweepFileError(f"'fixed' in sweep file {where!r} must be a mapping of values")
+    schema = context_of(parser).schema
+    base = schema.values(fixed, where=f"'fixed' of {where!r}", base=parser.to_dict())
+    instances: list[P] = []
+    if "grid" in document or "instances" not in document:
+        instances += _product(parser, base, document.get("grid") or {}, f"'grid' of {where!r}")
+    explicit = document.get("instances") or []
+    if not isinstance(explicit, list):
+        raise SweepFileError(f"'instances' in sweep file {where!r} must be a list of mappings")
+    instances += _rows(parser.replace(**base), explicit, f"instance of {where!r} at position")
+    return _finish(instances, deduplicate)
+
+
+def deduplicate(instances: Sequence[P]) -> list[P]:
+    chosen: dict[str, P] = {}
+    for instance in instances:
+        chosen.setdefault(instance.get_instance_hash(), instance)
+    return list(chosen.values())
+
+
+def _finish(instances: list[P], deduplicate: bool) -> list[P]:
+    """Warn about (or drop) instances that share a hash with an earlier one."""
+    first: dict[str, P] = {}
+    repeated: list[tuple[P, P]] = []
+    for instance in instances:
+        earlier = first.setdefault(instance.get_instance_hash(), instance)
+        if earlier is not instance:
+            repeated.append((earlier, instance))
+    if not repeated:
+        return instances
+    if deduplicate:
+        return list(first.values())
+    earlier, later = repeated[0]
+    a, b = earlier.to_dict(), later.to_dict()
+    differing = [name for name in a if a[name] != b[name]]
+    detail = (
+        f"they differ only in non-key {', '.join(map(repr, differing))}"
+        if differing
+        else "they are identical"
+    )
+    warnings.warn(
+        f"{len(repeated)} of {len(instances)} instances share their hash with an earlier one "
+        f"(e.g. {earlier!r} and {later!r}: {detail}), so they would write to the same folders; "
+        "pass deduplicate=True or call Instance.deduplicate(instances) to keep one of each",
+        DuplicateInstanceWarning,
+        stacklevel=3,
+    )
+    return instances

@@ -1,0 +1,178 @@
+"""The on-disk layout: ``<folder>/all/<hash>/`` and ``<folder>/<resource>/<hash>/``, each with a
+small self-describing metadata file, written atomically and read back without pickle or eval.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import pathlib
+import re
+import secrets
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ._errors import HashNotFoundError, MetadataError, PhyperError
+from ._hashing import HASH_SPEC_VERSION
+
+if typing.TYPE_CHECKING:
+    from ._parser import Parser
+
+    P = typing.TypeVar("P", bound=Parser)
+
+INFO_FILE = "phyper.json"
+FORMAT = "phyper-info"
+HASH_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What :func:`write_info_files` did: files written, and files already up to date."""
+
+    written: int
+    unchanged: int
+
+
+def _to_json(value: object) -> object:
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, pathlib.PurePath):
+        return value.as_posix()
+    if isinstance(value, tuple):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def render_info(instance: Parser, resource_name: str | None) -> bytes:
+    """The metadata file of one instance or resource folder, as bytes."""
+    context = instance.__dict__["_phyper_ctx"]
+    names = sorted(context.dependencies(resource_name))
+    document = {
+        "format": FORMAT,
+        "hash_spec": HASH_SPEC_VERSION,
+        "class": context.schema.class_name,
+        "resource": resource_name or "all",
+        "hash": instance.get_instance_hash(resource_name),
+        "hyperparameters": {n: _to_json(instance.__dict__[n]) for n in names},
+    }
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_atomic(path: str, data: bytes) -> bool:
+    """Write ``data`` to ``path`` unless it already holds exactly that; True if written.
+
+    A temporary file in the same folder is renamed over the target, so readers and concurrent
+    writers see either the old file or the new one, never a part. (Not fsynced: a process
+    crash cannot leave a half-written file, a power cut may lose the last writes, which a
+    rerun rewrites.)
+    """
+    try:
+        with open(path, "rb") as existing:
+            if existing.read() == data:
+                return False
+    except FileNotFoundError:
+        pass
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    temporary = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(temporary, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return True
+
+
+def write_info_files(instances: Iterable[Parser]) -> WriteReport:
+    written = unchanged = 0
+    done: set[str] = set()
+    for instance in instances:
+        context = instance.__dict__["_phyper_ctx"]
+        for resource_name in (None, *context.resources):
+            folder = instance.get_resources_path(resource_name)
+            if folder in done:
+                continue
+            done.add(folder)
+            if write_atomic(os.path.join(folder, INFO_FILE), render_info(instance, resource_name)):
+                written += 1
+            else:
+                unchanged += 1
+    return WriteReport(written=written, unchanged=unchanged)
+
+
+def read_info_file(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
+    """Read and check the shape of a metadata file; errors name the file."""
+    where = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = json.load(stream)
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MetadataError(f"metadata file {where!r} is unreadable or not JSON: {error}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise MetadataError(
+            f"metadata file {where!r} is not a phyper metadata file (expected a JSON object "
+            f"with \"format\": {FORMAT!r})"
+        )
+    if document.get("hash_spec") != HASH_SPEC_VERSION:
+        raise MetadataError(
+            f"metadata file {where!r} was written with hash spec {document.get('hash_spec')!r}; "
+            f"this phyper reads hash spec {HASH_SPEC_VERSION}"
+        )
+    expected = {"resource": str, "hash": str, "hyperparameters": dict}
+    for field, kind in expected.items():
+        if not isinstance(document.get(field), kind):
+            raise MetadataError(
+                f"metadata file {where!r} lacks a valid {field!r} field "
+                f"(expected a {kind.__name__})"
+            )
+    return document
+
+
+def check_hash(instance_hash: object) -> str:
+    if not isinstance(instance_hash, str) or not HASH_PATTERN.match(instance_hash):
+        raise HashNotFoundError(
+            f"{instance_hash!r} is not a phyper hash: expected 32 lowercase hex characters"
+        )
+    return instance_hash
+
+
+def load_instance(parser: P, instance_hash: str, resource_name: str | None) -> P:
+    from ._parser import _make, context_of
+
+    context = context_of(parser)
+    context.dependencies(resource_name)  # an unknown resource fails here, naming it
+    check_hash(instance_hash)
+    folder_name = resource_name or "all"
+    path = os.path.join(context.folder, folder_name, instance_hash, INFO_FILE)
+    try:
+        document = read_info_file(path)
+    except FileNotFoundError:
+        raise HashNotFoundError(
+            f"no metadata for {folder_name} hash {instance_hash!r}: {path!r} does not exist "
+            "(was generate_instance_info_files run for these instances?)"
+        ) from None
+    if document["resource"] != folder_name or document["hash"] != instance_hash:
+        raise MetadataError(
+            f"metadata file {path!r} describes {document['resource']} hash "
+            f"{document['hash']!r}, not the folder's {folder_name} hash {instance_hash!r}"
+        )
+    schema = context.schema
+    try:
+        values = schema.values(document["hyperparameters"], where=f"metadata file {path!r}")
+    except PhyperError as error:
+        raise MetadataError(f"metadata file {path!r} does not fit {schema.class_name}: {error}") from None
+    instance = _make(type(parser), context, values)
+    recomputed = instance.get_instance_hash(resource_name)
+    if recomputed != instance_hash:
+        raise MetadataError(
+            f"metadata file {path!r} holds hyperparameters whose hash is {recomputed!r}, not "
+            f"the folder's {instance_hash!r}: the folder was renamed or the file edited by hand, "
+            "or a hashed hyperparameter was added without an omit value"
+        )
+    return instance
