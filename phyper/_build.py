@@ -44,9 +44,7 @@ def _value_list(name: str, raw: object) -> list[object]:
     return values
 
 
-def _product(
-    parser: P, base: dict[str, object], grid: Mapping[str, object], where: str
-) -> list[P]:
+def _product(parser: P, base: dict[str, object], grid: Mapping[str, object], where: str) -> list[P]:
     from ._parser import context_of
 
     context = context_of(parser)
@@ -68,7 +66,7 @@ def _product(
         instance = new(cls)
         d = instance.__dict__
         d.update(base)
-        d.update(zip(names, combination))
+        d.update(zip(names, combination, strict=True))
         d["_phyper_ctx"] = context
         d["_phyper_hashes"] = {}
         append(instance)
@@ -101,9 +99,7 @@ def _rows(parser: P, rows: Iterable[Mapping[str, object]], label: str) -> list[P
     return instances
 
 
-def from_rows(
-    parser: P, rows: Iterable[Mapping[str, object]], *, deduplicate: bool
-) -> list[P]:
+def from_rows(parser: P, rows: Iterable[Mapping[str, object]], *, deduplicate: bool) -> list[P]:
     return _finish(_rows(parser, rows, "row"), deduplicate)
 
 
@@ -118,13 +114,13 @@ _SWEEP_KEYS = ("fixed", "grid", "instances")
 def from_yaml(parser: P, path: str | os.PathLike[str], *, deduplicate: bool) -> list[P]:
     """Read a sweep file::
 
-        fixed:            # values shared by every instance (optional)
-          n_epochs: 100
-        grid:             # a Cartesian product (optional)
-          transformation: [identity, log]
-          seed: [0, 1]
-        instances:        # explicit extra instances (optional)
-          - {transformation: square, seed: 7}
+    fixed:            # values shared by every instance (optional)
+      n_epochs: 100
+    grid:             # a Cartesian product (optional)
+      transformation: [identity, log]
+      seed: [0, 1]
+    instances:        # explicit extra instances (optional)
+      - {transformation: square, seed: 7}
     """
     from ._parser import context_of
 

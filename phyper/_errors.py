@@ -59,7 +59,7 @@ class SweepFileError(PhyperError, ValueError):
 
 
 class DuplicateInstanceWarning(UserWarning):
-    """Several instances share a hash: they differ only in non-key hyperparameters, or not at all."""
+    """Instances that share a hash: they differ only in non-key values, or not at all."""
 
 
 def closest_hint(name: str, candidates: Iterable[str]) -> str:

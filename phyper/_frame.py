@@ -47,7 +47,7 @@ def projections(instances: Sequence[Parser], names: Sequence[str]) -> pd.DataFra
         values = tuple(d[n] for n in names)
         if values not in seen:
             seen[values] = _hashing.digest_segments([segment(d[n]) for n, segment in plan])
-    rows = [dict(zip(names, values)) for values in seen]
+    rows = [dict(zip(names, values, strict=True)) for values in seen]
     return _frame(rows, names, list(seen.values()), "hash")
 
 
@@ -67,9 +67,7 @@ def filtered(instances: Sequence[P], values: Mapping[str, object]) -> list[P]:
         spec = schema.specs[name]
         options = wanted if isinstance(wanted, (list, set, frozenset)) else [wanted]
         exact = not spec.value_type.monomorphic  # 1 == True: compare encodings for mixed types
-        keys = {
-            _hashing.encode_value(v) if exact else v for v in (spec.coerce(o) for o in options)
-        }
+        keys = {_hashing.encode_value(v) if exact else v for v in (spec.coerce(o) for o in options)}
         tests.append((name, keys, exact))
     encode = _hashing.encode_value
     return [

@@ -41,7 +41,9 @@ def _build(instances: Sequence[P], resource_name: str | None) -> dict[str, int]:
     return index
 
 
-def _at(instances: Sequence[P], position: int | None, wanted: str, resource: str | None) -> P | None:
+def _at(
+    instances: Sequence[P], position: int | None, wanted: str, resource: str | None
+) -> P | None:
     if position is None or position >= len(instances):
         return None
     instance = instances[position]

@@ -325,9 +325,7 @@ class Parser:
         return _frame.projections(instances, hyperparameter_names)
 
     @staticmethod
-    def get_filtered_instances(
-        instances: Sequence[P], values: Mapping[str, object]
-    ) -> list[P]:
+    def get_filtered_instances(instances: Sequence[P], values: Mapping[str, object]) -> list[P]:
         """Instances whose values match; a list or set of values accepts any of them."""
         return _frame.filtered(instances, values)
 

@@ -9,6 +9,7 @@ explicitly. A subclass that redefines an attribute changes its default, never it
 from __future__ import annotations
 
 import enum
+import inspect
 import pathlib
 import typing
 from collections.abc import Iterable, Mapping
@@ -179,7 +180,7 @@ def _is_hyperparameter_candidate(name: str, raw: object) -> bool:
 
 
 def _class_annotations(klass: type) -> dict[str, object]:
-    own = klass.__dict__.get("__annotations__", {})
+    own = inspect.get_annotations(klass)
     if not own:
         return {}
     try:
@@ -214,10 +215,8 @@ def _make_spec(
         value_type = type_from_default(declared.default, name)
     if declared.choices is not None:
         value_type = ChoiceType(declared.choices, inner=value_type)
-    if declared.default is None and not isinstance(value_type, OptionalType):
-        # `x: int = None` means "an int, or None"
-        if annotation is not None and not _accepts_none(value_type):
-            value_type = OptionalType(value_type)
+    if declared.default is None and annotation is not None and not _accepts_none(value_type):
+        value_type = OptionalType(value_type)  # `x: int = None` means "an int, or None"
     default = value_type.coerce(declared.default, name)
     omit_encoding: object = _NEVER_OMITTED
     if declared.omit is not None or _accepts_none(value_type):

@@ -117,7 +117,7 @@ def read_info_file(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise MetadataError(
             f"metadata file {where!r} is not a phyper metadata file (expected a JSON object "
-            f"with \"format\": {FORMAT!r})"
+            f'with "format": {FORMAT!r})'
         )
     if document.get("hash_spec") != HASH_SPEC_VERSION:
         raise MetadataError(
@@ -166,7 +166,9 @@ def load_instance(parser: P, instance_hash: str, resource_name: str | None) -> P
     try:
         values = schema.values(document["hyperparameters"], where=f"metadata file {path!r}")
     except PhyperError as error:
-        raise MetadataError(f"metadata file {path!r} does not fit {schema.class_name}: {error}") from None
+        raise MetadataError(
+            f"metadata file {path!r} does not fit {schema.class_name}: {error}"
+        ) from None
     instance = _make(type(parser), context, values)
     recomputed = instance.get_instance_hash(resource_name)
     if recomputed != instance_hash:

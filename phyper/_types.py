@@ -23,9 +23,12 @@ def _type_name(value: object) -> str:
 
 def _unwrap_numpy(value: object) -> object:
     # numpy is not imported here: its scalars are recognised by module and unwrapped with item().
-    if type(value).__module__ == "numpy" and hasattr(value, "item") and hasattr(value, "dtype"):
-        if getattr(value, "ndim", 0) == 0:
-            return value.item()  # type: ignore[attr-defined]
+    if (
+        type(value).__module__ == "numpy"
+        and hasattr(value, "item")
+        and getattr(value, "ndim", None) == 0
+    ):
+        return value.item()  # type: ignore[attr-defined]
     return value
 
 
@@ -77,7 +80,7 @@ class BoolType(ValueType):
 class IntType(ValueType):
     def coerce(self, value: object, name: str) -> object:
         value = _unwrap_numpy(value)
-        if isinstance(value, bool) or isinstance(value, enum.Enum):
+        if isinstance(value, (bool, enum.Enum)):
             self.reject(value, name)
         if isinstance(value, int):
             return int(value)
@@ -94,7 +97,7 @@ class IntType(ValueType):
 class FloatType(ValueType):
     def coerce(self, value: object, name: str) -> object:
         value = _unwrap_numpy(value)
-        if isinstance(value, bool) or isinstance(value, enum.Enum):
+        if isinstance(value, (bool, enum.Enum)):
             self.reject(value, name)
         if isinstance(value, (int, float)):
             result = float(value)
@@ -214,14 +217,17 @@ class TupleType(ValueType):
                     f"hyperparameter {name!r} expects {self.describe()}, "
                     f"got {len(value)} items: {value!r}"
                 )
-            return tuple(t.coerce(v, f"{name}[{i}]") for i, (t, v) in enumerate(zip(self.items, value)))
+            return tuple(
+                t.coerce(v, f"{name}[{i}]")
+                for i, (t, v) in enumerate(zip(self.items, value, strict=True))
+            )
         each = self.each or AnyType()
         return tuple(each.coerce(v, f"{name}[{i}]") for i, v in enumerate(value))
 
     def describe(self) -> str:
         if self.items is not None:
             inner = ", ".join(t.describe() for t in self.items)
-            return f"a tuple of ({inner})"
+            return f"a tuple of {len(self.items)} items ({inner})"
         if self.each is not None:
             return f"a tuple (or list) of {self.each.describe()}"
         return "a tuple (or list)"

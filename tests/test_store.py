@@ -1,0 +1,198 @@
+"""Metadata files: self-describing, atomic, idempotent, safe with concurrent writers and kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import phyper
+from tests.conftest import SEED_GRID, make_parser
+
+ROOT = str(pathlib.Path(__file__).resolve().parent.parent)
+
+
+def _all_info_files(folder: pathlib.Path) -> list[pathlib.Path]:
+    return sorted(folder.rglob(phyper.INFO_FILE))
+
+
+def test_metadata_describes_each_folder(instances, parser):
+    report = parser.generate_instance_info_files(instances)
+    assert report == phyper.WriteReport(written=90 + 3 + 6 + 18, unchanged=0)
+    instance = instances[4]
+    path = pathlib.Path(instance.get_resources_path("preprocessed_data"), phyper.INFO_FILE)
+    document = json.loads(path.read_text())
+    assert document["resource"] == "preprocessed_data"
+    assert document["hash"] == instance.get_instance_hash("preprocessed_data")
+    assert document["hash_spec"] == phyper.HASH_SPEC_VERSION
+    assert document["hyperparameters"] == {
+        "centering": instance.centering,
+        "transformation": instance.transformation,
+    }
+
+
+def test_writing_again_changes_nothing(instances, parser):
+    parser.generate_instance_info_files(instances)
+    files = _all_info_files(pathlib.Path(parser.hashed_resources_folder))
+    stamps = [f.stat().st_mtime_ns for f in files]
+    time.sleep(0.01)
+    assert parser.generate_instance_info_files(instances) == phyper.WriteReport(0, 117)
+    assert [f.stat().st_mtime_ns for f in files] == stamps
+
+
+def test_load_round_trips_instances_and_resources(instances, parser):
+    parser.generate_instance_info_files(instances)
+    for instance in instances[::7]:
+        loaded = parser.load_instance_from_disk_by_hash(instance.get_instance_hash())
+        assert loaded == instance
+        h = instance.get_instance_hash("cross_validated_model")
+        resource = parser.load_instance_from_disk_by_hash(h, "cross_validated_model")
+        assert resource.get_instance_hash("cross_validated_model") == h
+
+
+def test_load_round_trips_rich_types(tmp_path):
+    import enum
+
+    class Color(enum.Enum):
+        RED = "r"
+        BLUE = "b"
+
+    class Model(phyper.Parser):
+        color = Color.RED
+        path: pathlib.Path = "a/b"
+        sizes: tuple[float, ...] = (1.0, 2.5)
+        limit: int | None = None
+        big = 2**80
+        rate = float("inf")
+        name = "日本"
+
+    parser = Model(hashed_resources_folder=str(tmp_path), color=Color.BLUE)
+    parser.generate_instance_info_files([parser])
+    assert parser.load_instance_from_disk_by_hash(parser.get_instance_hash()) == parser
+
+
+def _corrupt(parser, instance, text: str) -> str:
+    path = os.path.join(instance.get_resources_path(), phyper.INFO_FILE)
+    with open(path, "w") as stream:
+        stream.write(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "unreadable or not JSON"),
+        ('{"format": "something-else"}', "not a phyper metadata file"),
+        ('{"format": "phyper-info", "hash_spec": 99}', "hash spec 99"),
+        ('{"format": "phyper-info", "hash_spec": 1, "resource": "all"}', "'hash'"),
+    ],
+)
+def test_corrupt_or_foreign_metadata_names_the_file(instances, parser, content, message):
+    parser.generate_instance_info_files(instances[:1])
+    path = _corrupt(parser, instances[0], content)
+    with pytest.raises(phyper.MetadataError, match=message) as error:
+        parser.load_instance_from_disk_by_hash(instances[0].get_instance_hash())
+    assert path in str(error.value)
+
+
+def test_hand_edited_metadata_is_caught_by_the_hash(instances, parser):
+    instance = instances[0]
+    parser.generate_instance_info_files([instance])
+    path = os.path.join(instance.get_resources_path(), phyper.INFO_FILE)
+    document = json.loads(pathlib.Path(path).read_text())
+    document["hyperparameters"]["seed"] = 12
+    pathlib.Path(path).write_text(json.dumps(document))
+    with pytest.raises(phyper.MetadataError, match="hash is .* not the folder's"):
+        parser.load_instance_from_disk_by_hash(instance.get_instance_hash())
+
+
+def test_metadata_with_a_removed_hyperparameter_names_it(instances, parser):
+    instance = instances[0]
+    parser.generate_instance_info_files([instance])
+    path = os.path.join(instance.get_resources_path(), phyper.INFO_FILE)
+    document = json.loads(pathlib.Path(path).read_text())
+    document["hyperparameters"]["momentum"] = 0.9
+    pathlib.Path(path).write_text(json.dumps(document))
+    with pytest.raises(phyper.MetadataError, match="'momentum'"):
+        parser.load_instance_from_disk_by_hash(instance.get_instance_hash())
+
+
+def test_missing_folder_and_malformed_hash(parser):
+    with pytest.raises(phyper.HashNotFoundError, match="does not exist"):
+        parser.load_instance_from_disk_by_hash("a" * 32)
+    with pytest.raises(phyper.HashNotFoundError, match="'xyz' is not a phyper hash"):
+        parser.load_instance_from_disk_by_hash("xyz")
+    with pytest.raises(phyper.HashNotFoundError, match="not a phyper hash"):
+        parser.load_instance_from_disk_by_hash("../../etc/passwd")
+
+
+_WRITER = """
+import sys
+sys.path.insert(0, {root!r})
+from tests.conftest import make_parser, SEED_GRID
+parser = make_parser({folder!r})
+grid = dict(SEED_GRID, seed=list(range({seeds})))
+instances = parser.get_instances_from_dictionary(grid)
+for _ in range({rounds}):
+    report = parser.generate_instance_info_files(instances)
+print(report.written, report.unchanged)
+"""
+
+
+def _writer(folder, seeds=1, rounds=1) -> list[str]:
+    script = _WRITER.format(root=ROOT, folder=str(folder), seeds=seeds, rounds=rounds)
+    return [sys.executable, "-c", script]
+
+
+def _check_tree(parser, instances) -> None:
+    folder = pathlib.Path(parser.hashed_resources_folder)
+    for path in _all_info_files(folder):
+        document = phyper._store.read_info_file(path)
+        resource = None if document["resource"] == "all" else document["resource"]
+        loaded = parser.load_instance_from_disk_by_hash(document["hash"], resource)
+        assert loaded.get_instance_hash(resource) == path.parent.name
+
+
+def test_eight_processes_writing_at_once(tmp_path):
+    folder = tmp_path / "derived_data"
+    processes = [
+        subprocess.Popen(_writer(folder, rounds=3), stdout=subprocess.PIPE) for _ in range(8)
+    ]
+    outputs = [p.communicate(timeout=120)[0].decode() for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+    parser = make_parser(folder)
+    instances = parser.get_instances_from_dictionary(SEED_GRID)
+    assert len(_all_info_files(folder)) == 117
+    assert not list(folder.rglob("*.tmp"))
+    _check_tree(parser, instances)
+    assert parser.generate_instance_info_files(instances) == phyper.WriteReport(0, 117)
+
+
+def test_kill_minus_nine_mid_write_leaves_no_half_written_file(tmp_path):
+    folder = tmp_path / "derived_data"
+    # 40 seeds x 90 = 3,600 instances: long enough to be killed part-way
+    process = subprocess.Popen(_writer(folder, seeds=40), stdout=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (folder / "all").exists() and len(os.listdir(folder / "all")) > 200:
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    parser = make_parser(folder)
+    grid = dict(SEED_GRID, seed=list(range(40)))
+    instances = parser.get_instances_from_dictionary(grid)
+    done_before = len(_all_info_files(folder))
+    assert 0 < done_before < 3600 + 27
+    _check_tree(parser, instances)  # every file that exists is whole and correct
+    report = parser.generate_instance_info_files(instances)  # a rerun picks up where it stopped
+    assert report.unchanged >= done_before
+    assert report.written + report.unchanged == 3600 + 3 + 6 + 18
+    _check_tree(parser, instances)
