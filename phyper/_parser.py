@@ -346,9 +346,12 @@ class Parser:
     # ----------------------------------------------------------------------------- on the disk
 
     @staticmethod
-    def generate_instance_info_files(instances: Iterable[Parser]) -> _store.WriteReport:
-        """Write the self-describing metadata file into every instance and resource folder."""
-        return _store.write_info_files(instances)
+    def generate_instance_info_files(
+        instances: Iterable[Parser], resource_names: Iterable[str | None] | None = None
+    ) -> _store.WriteReport:
+        """Write the self-describing metadata file into every instance and resource folder
+        (or only those of ``resource_names``; ``None`` in it is the full instance)."""
+        return _store.write_info_files(instances, resource_names)
 
     def load_instance_from_disk_by_hash(
         self: P, instance_hash: str, resource_name: str | None = None

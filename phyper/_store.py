@@ -87,12 +87,15 @@ def write_atomic(path: str, data: bytes) -> bool:
     return True
 
 
-def write_info_files(instances: Iterable[Parser]) -> WriteReport:
+def write_info_files(
+    instances: Iterable[Parser], resource_names: Iterable[str | None] | None = None
+) -> WriteReport:
     written = unchanged = 0
     done: set[str] = set()
+    chosen = None if resource_names is None else list(resource_names)
     for instance in instances:
         context = instance.__dict__["_phyper_ctx"]
-        for resource_name in (None, *context.resources):
+        for resource_name in chosen if chosen is not None else (None, *context.resources):
             folder = instance.get_resources_path(resource_name)
             if folder in done:
                 continue

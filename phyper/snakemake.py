@@ -1,26 +1,59 @@
-"""Helpers for Snakefiles (see issue 4 for the full set)."""
+"""Helpers that keep a Snakefile short and obviously right.
+
+A job's wildcard is a hash: ``{hash}`` for a full instance, ``{<resource>_hash}`` for a
+resource. Paths come from the user's path functions (one place for every path), lookups from
+a hash back to an instance are O(1), and nothing here depends on process-local state, so the
+same Snakefile runs on a laptop or through a cluster executor.
+
+.. code-block:: python
+
+    from phyper.snakemake import pattern, targets, upstream, wildcard_constraints
+    from example.config import parser, instances
+    from example import paths
+
+    wildcard_constraints: **wildcard_constraints(parser)
+
+    rule preprocess_data:
+        input: upstream(paths.transformed_data, instances, "preprocessed_data")
+        output: pattern(paths.preprocessed_data, instances, "preprocessed_data")
+        shell: "python -m example preprocess-data --hash {wildcards.preprocessed_data_hash}"
+
+    rule preprocess_all:
+        input: targets(paths.preprocessed_data, instances, "preprocessed_data")
+"""
 
 from __future__ import annotations
 
 import os
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from ._errors import HashNotFoundError
+from ._lookup import find
 
 if typing.TYPE_CHECKING:
     from ._parser import Parser
 
+    P = typing.TypeVar("P", bound=Parser)
 
-def wildcard_name(resource_name: str | None) -> str:
-    """``hash`` for full instances, ``<resource>_hash`` for a resource."""
+PathFunction = Callable[[typing.Any], "str | os.PathLike[str]"]
+
+HASH_REGEX = "[0-9a-f]{32}"
+
+
+def wildcard_name(resource_name: str | None = None) -> str:
+    """``hash`` for full instances, ``<resource>_hash`` for a resource.
+
+    >>> wildcard_name(), wildcard_name("transformed_data")
+    ('hash', 'transformed_data_hash')
+    """
     return "hash" if resource_name in (None, "all") else f"{resource_name}_hash"
 
 
 def wildcard_path(
-    path_function: Callable[[typing.Any], str | os.PathLike[str]],
-    instance: Parser,
-    resource_name: str | None = None,
+    path_function: PathFunction, instance: Parser, resource_name: str | None = None
 ) -> str:
-    """``path_function(instance)`` with the instance's hash replaced by ``{hash}``."""
+    """``path_function(instance)`` with the instance's hash replaced by its wildcard."""
     path = os.fspath(path_function(instance))
     instance_hash = instance.get_instance_hash(resource_name)
     count = path.count(instance_hash)
@@ -31,3 +64,84 @@ def wildcard_path(
             f"once (does it use get_resources_path({resource_name!r})?)"
         )
     return path.replace(instance_hash, "{" + wildcard_name(resource_name) + "}")
+
+
+def pattern(
+    path_function: PathFunction,
+    instances: Parser | Sequence[Parser],
+    resource_name: str | None = None,
+) -> str:
+    """The wildcard pattern of a path function, for a rule's ``output:``.
+
+    ``instances`` may be one instance or a collection (its first instance is used).
+    """
+    from ._parser import Parser
+
+    if not isinstance(instances, Parser):
+        if not len(instances):
+            raise ValueError(
+                f"cannot derive the pattern of {getattr(path_function, '__name__', '?')!r} "
+                "from an empty collection of instances; expected at least one"
+            )
+        instances = instances[0]
+    return wildcard_path(path_function, instances, resource_name)
+
+
+def targets(
+    path_function: PathFunction, instances: Sequence[Parser], resource_name: str | None = None
+) -> list[str]:
+    """The concrete paths for a collection, one per distinct (resource) hash, in order."""
+    from ._parser import Parser
+
+    return [
+        os.fspath(path_function(instance))
+        for instance in Parser.get_resources(instances, resource_name)
+    ]
+
+
+def instance_for(
+    wildcards: typing.Any, instances: Sequence[P], resource_name: str | None = None
+) -> P:
+    """The instance a job stands for, from its wildcards (O(1))."""
+    name = wildcard_name(resource_name)
+    try:
+        instance_hash = wildcards[name]
+    except (KeyError, IndexError, AttributeError, TypeError):
+        raise HashNotFoundError(
+            f"the job has no {{{name}}} wildcard; the rule's output must use "
+            f"pattern(..., {resource_name!r}) so that its wildcard is {{{name}}}"
+        ) from None
+    try:
+        return find(instance_hash, instances, resource_name)
+    except HashNotFoundError as error:
+        raise HashNotFoundError(
+            f"{error}. The wildcard {{{name}}}={instance_hash} was requested by a target that "
+            "the current configuration does not produce: look at the rule that asked for it, "
+            "or at the configuration that builds these instances"
+        ) from None
+
+
+def upstream(
+    path_function: PathFunction, instances: Sequence[Parser], job_resource: str | None = None
+) -> Callable[[typing.Any], str]:
+    """An input function: the job's wildcard -> the path of an upstream resource of the same
+    instance.
+
+    ``job_resource`` is the resource whose hash the consuming rule's wildcard holds (``None``
+    for full instances); ``path_function`` gives the upstream path of an instance.
+    """
+
+    def input_function(wildcards: typing.Any) -> str:
+        return os.fspath(path_function(instance_for(wildcards, instances, job_resource)))
+
+    input_function.__name__ = f"upstream_{getattr(path_function, '__name__', 'path')}"
+    return input_function
+
+
+def wildcard_constraints(parser: Parser) -> dict[str, str]:
+    """A regular expression per hash wildcard, so that a hash wildcard matches only a hash.
+
+    Use it as ``wildcard_constraints: **wildcard_constraints(parser)`` in a Snakefile.
+    """
+    names = [None, *parser.get_resource_names()]
+    return {wildcard_name(name): HASH_REGEX for name in names}

@@ -1,0 +1,45 @@
+"""Every path of the pipeline, in one place, derived from instances."""
+
+from __future__ import annotations
+
+import os
+
+from example.config import Instance
+
+RESULTS = "results"
+
+
+def transformed_data(instance: Instance) -> str:
+    return os.path.join(instance.get_resources_path("transformed_data"), "transformed_data.npz")
+
+
+def preprocessed_data(instance: Instance) -> str:
+    return os.path.join(instance.get_resources_path("preprocessed_data"), "preprocessed_data.npz")
+
+
+def model_weights(instance: Instance) -> str:
+    return os.path.join(instance.get_resources_path(), "model_weights.npz")
+
+
+def training_metrics(instance: Instance) -> str:
+    return os.path.join(instance.get_resources_path(), "training_metrics.csv")
+
+
+def cross_validation_scores() -> str:
+    return os.path.join(RESULTS, "cross_validation_scores.csv")
+
+
+def best_model_test_metrics() -> str:
+    return os.path.join(RESULTS, "best_model", "test_metrics.json")
+
+
+def best_model_learning_curve() -> str:
+    return os.path.join(RESULTS, "best_model", "learning_curve.csv")
+
+
+def figures() -> str:
+    return os.path.join(RESULTS, "figures")
+
+
+def notebook_html() -> str:
+    return os.path.join(RESULTS, "results.html")

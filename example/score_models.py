@@ -1,0 +1,47 @@
+"""Step 4: the cross-validation score of every model (one job for the whole grid).
+
+Each combination of the ``cross_validated_model`` dependencies (transformation, centering,
+n_hidden_layers) was trained once per fold; its score is the mean over folds of the last
+epoch's validation loss, and it is named by its ``cross_validated_model`` hash.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from example import paths
+from example.config import Instance
+from example.train import save_table
+
+
+def last_epoch(instance: Instance) -> pd.Series:
+    metrics = pd.read_csv(paths.training_metrics(instance))
+    return metrics.iloc[-1]
+
+
+def compute_score_for_each_model(instances: list[Instance]) -> pd.DataFrame:
+    names = instances[0].get_dependencies_for_resources("cross_validated_model")
+    combinations = Instance.get_projections(instances, hyperparameter_names=names)
+    rows = []
+    for model_hash, combination in combinations.iterrows():
+        folds = Instance.get_filtered_instances(instances, combination.to_dict())
+        cv_k = folds[0].cv_k
+        fold_numbers = Instance.get_projections(folds, ["cv_fold"]).cv_fold.to_list()
+        if sorted(fold_numbers) != list(range(cv_k)):
+            raise ValueError(
+                f"model {model_hash} has folds {sorted(fold_numbers)}, expected 0..{cv_k - 1}"
+            )
+        assert {f.get_instance_hash("cross_validated_model") for f in folds} == {model_hash}
+        last = pd.DataFrame([last_epoch(f) for f in folds])
+        rows.append(
+            {
+                "cross_validated_model_hash": model_hash,
+                **combination.to_dict(),
+                "average_validation_loss": last.validation_loss.mean(),
+                "average_validation_accuracy": last.validation_accuracy.mean(),
+                "n_folds": len(folds),
+            }
+        )
+    scores = pd.DataFrame(rows).sort_values("average_validation_loss", kind="stable")
+    save_table(scores, paths.cross_validation_scores())
+    return scores

@@ -1,0 +1,163 @@
+"""The example, end to end: real Snakemake runs, the notebook executed, a cluster executor.
+
+One full run of the 90-model grid (2 epochs) is shared by the tests of this module, which then
+ask Snakemake what it would do after each kind of change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tests.workflow import ROOT, copy_workspace, job_counts, run_snakemake
+
+FAST = {"epochs": 2}
+FULL_GRID_JOBS = {
+    "all": 1,
+    "transform_data": 3,
+    "preprocess_data": 6,
+    "train_model": 90,
+    "cross_validation_scores": 1,
+    "train_best_model": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    workspace = copy_workspace(tmp_path_factory.mktemp("example"))
+    output = run_snakemake(workspace, "all", config=FAST)
+    return workspace, output
+
+
+def test_full_run_computes_each_shared_result_once(workspace):
+    _, output = workspace
+    assert job_counts(output) == FULL_GRID_JOBS
+
+
+def test_results_are_complete_and_self_describing(workspace):
+    folder, _ = workspace
+    scores = pd.read_csv(folder / "results" / "cross_validation_scores.csv")
+    assert len(scores) == 18
+    assert (scores.n_folds == 5).all()
+    assert scores.average_validation_loss.is_monotonic_increasing
+    best = json.loads((folder / "results" / "best_model" / "test_metrics.json").read_text())
+    assert best["cross_validated_model_hash"] == scores.cross_validated_model_hash.iloc[0]
+    assert 0.0 <= best["test_accuracy"] <= 1.0
+    infos = list((folder / "derived_data").rglob("phyper.json"))
+    assert len(infos) == 90 + 3 + 6
+    metrics = pd.read_csv(next((folder / "derived_data" / "all").glob("*/training_metrics.csv")))
+    assert list(metrics.epoch) == [1, 2]
+
+
+def test_rerun_has_nothing_to_do(workspace):
+    folder, _ = workspace
+    output = run_snakemake(folder, "-n", "all", config=FAST)
+    assert job_counts(output) == {}
+    assert "Nothing to be done" in output
+
+
+def test_changing_non_key_values_reruns_nothing(workspace):
+    folder, _ = workspace
+    assert job_counts(run_snakemake(folder, "-n", "all", config={"epochs": 50})) == {}
+    config = folder / "example" / "config.py"
+    original = config.read_text()
+    try:
+        config.write_text(original.replace("learning_rate = 0.01", "learning_rate = 0.5"))
+        assert job_counts(run_snakemake(folder, "-n", "all", config=FAST)) == {}
+    finally:
+        config.write_text(original)
+
+
+def test_adding_a_transformation_runs_only_the_new_jobs(workspace):
+    folder, _ = workspace
+    more = {**FAST, "transformations": "identity,log,square,sqrt"}
+    assert job_counts(run_snakemake(folder, "-n", "all", config=more)) == {
+        "all": 1,
+        "transform_data": 1,
+        "preprocess_data": 2,
+        "train_model": 30,
+        "cross_validation_scores": 1,
+        "train_best_model": 1,
+    }
+
+
+def test_deleting_one_model_reruns_only_that_model(workspace):
+    folder, _ = workspace
+    victim = next((folder / "derived_data" / "all").glob("*/training_metrics.csv"))
+    victim.unlink()
+    output = run_snakemake(folder, "all", config=FAST)
+    assert job_counts(output) == {
+        "all": 1,
+        "train_model": 1,
+        "cross_validation_scores": 1,
+        "train_best_model": 1,
+    }
+    assert victim.parent.name in output
+    assert victim.exists()
+
+
+def test_notebook_executes_and_saves_its_plots(workspace):
+    folder, _ = workspace
+    env = {**os.environ, "PHYPER_EXAMPLE_EPOCHS": "2"}
+    result = subprocess.run(
+        [sys.executable, "-m", "example.render_notebook"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = (folder / "results" / "results.html").read_text()
+    assert "Cross-validation scores" in html and "test accuracy" in html
+    figures = sorted((folder / "results" / "figures").glob("*.png"))
+    assert [f.name for f in figures] == [
+        "learning_curves.png",
+        "parallel_categories.png",
+        "validation_loss_by_hyperparameter.png",
+    ]
+    for figure in figures:
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert figure.stat().st_size > 10_000
+    assert "plot:" in result.stdout
+
+
+SMALL = {"epochs": 3, "small": 1, "transformations": "identity,log"}
+
+
+def _results(folder: pathlib.Path) -> tuple[pd.DataFrame, dict]:
+    scores = pd.read_csv(folder / "results" / "cross_validation_scores.csv")
+    best = json.loads((folder / "results" / "best_model" / "test_metrics.json").read_text())
+    return scores, best
+
+
+def test_cluster_generic_executor_gives_the_results_of_a_local_run(tmp_path):
+    local = copy_workspace(tmp_path / "local")
+    run_snakemake(local, "all", config=SMALL)
+    cluster = copy_workspace(tmp_path / "cluster")
+    submit = ROOT / "tests" / "data" / "submit_local.sh"
+    output = run_snakemake(
+        cluster,
+        "all",
+        "--executor",
+        "cluster-generic",
+        "--cluster-generic-submit-cmd",
+        f"bash {submit}",
+        "--jobs",
+        "4",
+        "--latency-wait",
+        "5",
+        config=SMALL,
+    )
+    assert job_counts(output)["train_model"] == 4
+    assert "local-" in output  # the jobs went through the submit command
+    local_scores, local_best = _results(local)
+    cluster_scores, cluster_best = _results(cluster)
+    pd.testing.assert_frame_equal(local_scores, cluster_scores)
+    assert local_best == cluster_best
