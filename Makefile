@@ -21,8 +21,14 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
+# the example pipeline end to end: the grid trained by Snakemake, then the notebook executed
+demo: $(STAMP)
+	$(BIN)/snakemake --cores 8 all
+	$(BIN)/python -m example.render_notebook
+
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/bench_snakemake.py
 
 clean:
 	rm -rf $(VENV) derived_data results .snakemake
