@@ -24,8 +24,10 @@ from ._errors import (
     UnknownHyperparameterError,
     UnknownResourceError,
 )
+from ._collect import MissingResultsError, MissingResultsWarning, collect, collect_from_disk
 from ._hashing import HASH_SPEC_VERSION, hash_values
 from ._parser import Parser
+from ._scan import scan
 from ._schema import hyperparameter, non_key
 from ._store import INFO_FILE, WriteReport
 
@@ -41,6 +43,8 @@ __all__ = [
     "HyperparameterTypeError",
     "HyperparameterValueError",
     "MetadataError",
+    "MissingResultsError",
+    "MissingResultsWarning",
     "Parser",
     "PhyperError",
     "ResourceError",
@@ -48,7 +52,10 @@ __all__ = [
     "UnknownHyperparameterError",
     "UnknownResourceError",
     "WriteReport",
+    "collect",
+    "collect_from_disk",
     "hash_values",
     "hyperparameter",
     "non_key",
+    "scan",
 ]

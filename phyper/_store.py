@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ._errors import HashNotFoundError, MetadataError, PhyperError
-from ._hashing import HASH_SPEC_VERSION
+from ._hashing import HASH_SPEC_VERSION, digest_segments, encode_segment
 
 if typing.TYPE_CHECKING:
     from ._parser import Parser
@@ -36,12 +36,32 @@ class WriteReport:
 
 
 def _to_json(value: object) -> object:
+    """JSON for a coerced value; Paths and Enums are tagged so the exact hash can be recomputed
+    from the file alone (``phyper verify``)."""
     if isinstance(value, enum.Enum):
-        return value.name
+        return {"enum": type(value).__name__, "name": value.name}
     if isinstance(value, pathlib.PurePath):
-        return value.as_posix()
+        return {"path": value.as_posix()}
     if isinstance(value, tuple):
         return [_to_json(v) for v in value]
+    return value
+
+
+def from_json(value: object, *, for_hashing: bool) -> object:
+    """The inverse of ``_to_json``. For the schema (``for_hashing=False``) an Enum becomes its
+    member name, which the declared Enum type accepts; for hashing alone it becomes a stand-in
+    member with the same name, which encodes exactly like the original."""
+    if isinstance(value, list):
+        return tuple(from_json(v, for_hashing=for_hashing) for v in value)
+    if isinstance(value, dict):
+        if set(value) == {"path"} and isinstance(value["path"], str):
+            return pathlib.PurePosixPath(value["path"])
+        if set(value) == {"enum", "name"} and isinstance(value["name"], str):
+            if not for_hashing:
+                return value["name"]
+            stand_in = enum.Enum(str(value["enum"]), {value["name"]: value["name"]})
+            return stand_in[value["name"]]
+        raise ValueError(f"unexpected object {value!r}")
     return value
 
 
@@ -49,13 +69,17 @@ def render_info(instance: Parser, resource_name: str | None) -> bytes:
     """The metadata file of one instance or resource folder, as bytes."""
     context = instance.__dict__["_phyper_ctx"]
     names = sorted(context.dependencies(resource_name))
+    specs = context.schema.specs
+    values = instance.__dict__
     document = {
         "format": FORMAT,
         "hash_spec": HASH_SPEC_VERSION,
         "class": context.schema.class_name,
         "resource": resource_name or "all",
         "hash": instance.get_instance_hash(resource_name),
-        "hyperparameters": {n: _to_json(instance.__dict__[n]) for n in names},
+        "hyperparameters": {n: _to_json(values[n]) for n in names},
+        # equal to their omit value, so left out of the hash
+        "omitted": [n for n in names if not specs[n].segment(values[n])],
     }
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -127,7 +151,7 @@ def read_info_file(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
             f"metadata file {where!r} was written with hash spec {document.get('hash_spec')!r}; "
             f"this phyper reads hash spec {HASH_SPEC_VERSION}"
         )
-    expected = {"resource": str, "hash": str, "hyperparameters": dict}
+    expected = {"resource": str, "hash": str, "hyperparameters": dict, "omitted": list}
     for field, kind in expected.items():
         if not isinstance(document.get(field), kind):
             raise MetadataError(
@@ -135,6 +159,17 @@ def read_info_file(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
                 f"(expected a {kind.__name__})"
             )
     return document
+
+
+def recompute_hash(document: dict[str, typing.Any]) -> str:
+    """The hash the hyperparameters of a metadata document give, without the Parser class."""
+    omitted = set(document["omitted"])
+    values = {
+        name: from_json(value, for_hashing=True)
+        for name, value in document["hyperparameters"].items()
+        if name not in omitted
+    }
+    return digest_segments(encode_segment(name, values[name]) for name in sorted(values))
 
 
 def check_hash(instance_hash: object) -> str:
@@ -167,8 +202,12 @@ def load_instance(parser: P, instance_hash: str, resource_name: str | None) -> P
         )
     schema = context.schema
     try:
-        values = schema.values(document["hyperparameters"], where=f"metadata file {path!r}")
-    except PhyperError as error:
+        stored = {
+            name: from_json(value, for_hashing=False)
+            for name, value in document["hyperparameters"].items()
+        }
+        values = schema.values(stored, where=f"metadata file {path!r}")
+    except (PhyperError, ValueError) as error:
         raise MetadataError(
             f"metadata file {path!r} does not fit {schema.class_name}: {error}"
         ) from None

@@ -1,0 +1,144 @@
+"""Reading a results root back: one record per hash folder, from the metadata files alone.
+
+The layout is ``<root>/<resource or 'all'>/<hash>/``. Symbolic links are never followed:
+a linked resource or hash folder is reported as such and left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ._errors import HashNotFoundError, MetadataError
+from ._store import HASH_PATTERN, INFO_FILE, read_info_file, recompute_hash
+
+if typing.TYPE_CHECKING:
+    import pandas as pd
+
+OK = "ok"
+NO_METADATA = "no metadata"
+CORRUPT = "corrupt"
+MISMATCH = "mismatch"
+SYMLINK = "symlink"
+
+
+@dataclass
+class Folder:
+    """One ``<root>/<resource>/<hash>`` folder and what its metadata says."""
+
+    resource: str
+    hash: str
+    path: str
+    status: str = OK
+    problem: str = ""
+    hyperparameters: dict[str, object] = field(default_factory=dict)
+    class_name: str = ""
+
+
+def _entries(folder: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entries, key=lambda e: e.name)
+    except FileNotFoundError:
+        return []
+
+
+def iter_folders(root: str | os.PathLike[str], resource: str | None = None) -> Iterator[Folder]:
+    """Every hash folder under ``root`` (optionally of one resource), in name order."""
+    root = os.fspath(root)
+    if not os.path.isdir(root):
+        raise HashNotFoundError(f"results root {root!r} is not a folder")
+    for resource_entry in _entries(root):
+        if resource is not None and resource_entry.name != resource:
+            continue
+        if not resource_entry.name.isidentifier():
+            continue
+        if resource_entry.is_symlink():
+            yield Folder(resource_entry.name, "", resource_entry.path, SYMLINK, "linked folder")
+            continue
+        if not resource_entry.is_dir(follow_symlinks=False):
+            continue
+        for entry in _entries(resource_entry.path):
+            if not HASH_PATTERN.match(entry.name):
+                continue
+            yield read_folder(resource_entry.name, entry)
+
+
+def read_folder(resource: str, entry: os.DirEntry[str]) -> Folder:
+    folder = Folder(resource=resource, hash=entry.name, path=entry.path)
+    if entry.is_symlink():
+        folder.status, folder.problem = SYMLINK, "linked folder, not followed"
+        return folder
+    if not entry.is_dir(follow_symlinks=False):
+        folder.status, folder.problem = CORRUPT, "not a folder"
+        return folder
+    info = os.path.join(entry.path, INFO_FILE)
+    try:
+        document = read_info_file(info)
+    except FileNotFoundError:
+        folder.status, folder.problem = NO_METADATA, f"no {INFO_FILE}"
+        return folder
+    except MetadataError as error:
+        # the table has the path already: keep what is wrong
+        folder.status = CORRUPT
+        folder.problem = str(error).replace(f"metadata file {info!r} ", f"{INFO_FILE} ")
+        return folder
+    folder.hyperparameters = document["hyperparameters"]
+    folder.class_name = str(document.get("class", ""))
+    try:
+        recomputed = recompute_hash(document)
+    except (TypeError, ValueError) as error:
+        folder.status, folder.problem = CORRUPT, f"unreadable hyperparameters: {error}"
+        return folder
+    if document["resource"] != resource:
+        folder.status = MISMATCH
+        folder.problem = f"metadata says resource {document['resource']!r}"
+    elif document["hash"] != entry.name:
+        folder.status = MISMATCH
+        folder.problem = f"metadata says hash {document['hash']}"
+    elif recomputed != entry.name:
+        folder.status = MISMATCH
+        folder.problem = f"hyperparameters hash to {recomputed}"
+    return folder
+
+
+def _cell(value: object) -> object:
+    # tagged Paths and Enums read as plain text in a table
+    if isinstance(value, dict):
+        return value.get("path", value.get("name"))
+    if isinstance(value, list):
+        return tuple(_cell(v) for v in value)
+    return value
+
+
+def scan(root: str | os.PathLike[str], resource: str | None = None) -> pd.DataFrame:
+    """A table of the hash folders under ``root``: resource, hash, status, path, and the hashed
+    hyperparameters as columns, read from the metadata files alone.
+
+    >>> import phyper, tempfile
+    >>> class M(phyper.Parser):
+    ...     depth = 3
+    >>> root = tempfile.mkdtemp()
+    >>> report = M.generate_instance_info_files([M(hashed_resources_folder=root)])
+    >>> phyper.scan(root)[["resource", "status", "depth"]].values.tolist()
+    [['all', 'ok', 3]]
+    """
+    import pandas as pd
+
+    rows = []
+    for folder in iter_folders(root, resource):
+        row: dict[str, object] = {
+            "resource": folder.resource,
+            "hash": folder.hash,
+            "status": folder.status,
+            "problem": folder.problem,
+            "path": folder.path,
+        }
+        row.update({name: _cell(value) for name, value in folder.hyperparameters.items()})
+        rows.append(row)
+    columns = ["resource", "hash", "status", "problem", "path"]
+    columns = list(dict.fromkeys(columns + [k for row in rows for k in row]))
+    # object columns: an int stays an int where other resources leave the cell empty
+    return pd.DataFrame(rows, columns=columns, dtype=object)
