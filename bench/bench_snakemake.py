@@ -82,10 +82,11 @@ PARAMSPACE_SNAKEFILE = """
 from snakemake.utils import Paramspace
 from config import instances, Instance
 
-table = Instance.get_df_of_instances(instances)[["transformation", "centering", "depth", "fold", "seed"]]
-space = Paramspace(table.reset_index(drop=True))
-space_t = Paramspace(table[["transformation"]].drop_duplicates().reset_index(drop=True))
-space_p = Paramspace(table[["transformation", "centering"]].drop_duplicates().reset_index(drop=True))
+keys = ["transformation", "centering", "depth", "fold", "seed"]
+table = Instance.get_df_of_instances(instances)[keys].reset_index(drop=True)
+space = Paramspace(table)
+space_t = Paramspace(table[keys[:1]].drop_duplicates().reset_index(drop=True))
+space_p = Paramspace(table[keys[:2]].drop_duplicates().reset_index(drop=True))
 
 rule all:
     input: "out/summary.txt"

@@ -10,6 +10,7 @@
 [0, 1]
 """
 
+from ._collect import MissingResultsError, MissingResultsWarning, collect, collect_from_disk
 from ._errors import (
     DeclarationError,
     DuplicateInstanceWarning,
@@ -24,7 +25,6 @@ from ._errors import (
     UnknownHyperparameterError,
     UnknownResourceError,
 )
-from ._collect import MissingResultsError, MissingResultsWarning, collect, collect_from_disk
 from ._hashing import HASH_SPEC_VERSION, hash_values
 from ._parser import Parser
 from ._scan import scan

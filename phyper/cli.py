@@ -14,6 +14,7 @@ errors.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import runpy
 import shutil
@@ -22,7 +23,7 @@ import typing
 from collections.abc import Sequence
 
 from ._errors import PhyperError
-from ._scan import MISMATCH, OK, SYMLINK, CORRUPT, Folder, iter_folders, scan
+from ._scan import CORRUPT, MISMATCH, OK, SYMLINK, Folder, iter_folders, scan
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -68,10 +69,8 @@ def folder_size(path: str) -> int:
     total = 0
     for folder, _, files in os.walk(path, followlinks=False):
         for name in files:
-            try:
+            with contextlib.suppress(FileNotFoundError):  # removed while we walk
                 total += os.lstat(os.path.join(folder, name)).st_size
-            except FileNotFoundError:
-                pass
     return total
 
 

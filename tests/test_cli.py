@@ -184,7 +184,7 @@ def test_status_counts_complete_and_missing_folders(tree):
     done = phyper("status", str(config), "--file", "score.json", cwd=folder)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "6/6 folders complete (100%)" in done.stdout
-    parser, instances = load(config, folder)
+    _, instances = load(config, folder)
     victim = instances[1].get_instance_hash()
     (folder / "results" / "all" / victim / "score.json").unlink()
     result = phyper("status", str(config), "--file", "score.json", "-v", cwd=folder)
@@ -197,7 +197,7 @@ def test_status_counts_complete_and_missing_folders(tree):
 
 def test_gc_lists_orphans_and_deletes_only_them(tree, tmp_path_factory):
     folder, config = tree
-    parser, instances = load(config, folder)
+    _, instances = load(config, folder)
     kept = {("all", i.get_instance_hash()) for i in instances} | {
         ("transformed_data", i.get_instance_hash("transformed_data")) for i in instances
     }

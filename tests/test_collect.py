@@ -61,9 +61,11 @@ def test_collect_with_a_callable_loader_and_a_resource(instances, parser):
     def path(instance):
         return os.path.join(instance.get_resources_path("preprocessed_data"), "n.txt")
 
-    frame = phyper.collect(
-        instances, path, loader=lambda p: int(open(p).read()), resource_name="preprocessed_data"
-    )
+    def read_int(path: str) -> int:
+        with open(path) as stream:
+            return int(stream.read())
+
+    frame = phyper.collect(instances, path, loader=read_int, resource_name="preprocessed_data")
     assert len(frame) == 6
     assert list(frame.columns) == ["preprocessed_data_hash", "transformation", "centering", "value"]
     assert frame.value.tolist() == [8, 8, 3, 3, 6, 6]
