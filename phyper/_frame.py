@@ -40,7 +40,7 @@ def projections(instances: Sequence[Parser], names: Sequence[str]) -> pd.DataFra
         return _frame([], names, [], "hash")
     schema = context.schema
     schema.check_names(names, where="the projection")
-    plan = context._plan(n for n in names if schema.specs[n].key)
+    plan = context.plan_for(n for n in names if schema.specs[n].key)
     seen: dict[tuple[object, ...], str] = {}
     for instance in instances:
         d = instance.__dict__

@@ -44,10 +44,11 @@ class Context:
         self.schema = schema
         self.folder = folder
         self.resources: dict[str, tuple[str, ...]] = {}
-        full = self._plan(schema.key_names)
+        full = self.plan_for(schema.key_names)
         self.plans: dict[str | None, SegmentPlan] = {None: full, ALL: full}
 
-    def _plan(self, names: Iterable[str]) -> SegmentPlan:
+    def plan_for(self, names: Iterable[str]) -> SegmentPlan:
+        """How to hash exactly ``names``: their segment functions in the contract's order."""
         specs = self.schema.specs
         return tuple((name, specs[name].segment) for name in sorted(names))
 
@@ -102,7 +103,7 @@ class Context:
                 )
             return
         self.resources[name] = deps
-        self.plans[name] = self._plan(deps)
+        self.plans[name] = self.plan_for(deps)
 
     def dependencies(self, resource_name: str) -> tuple[str, ...]:
         if resource_name in (None, ALL):

@@ -8,9 +8,7 @@ explicitly. A subclass that redefines an attribute changes its default, never it
 
 from __future__ import annotations
 
-import enum
 import inspect
-import pathlib
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -115,10 +113,6 @@ class HyperparameterSpec:
         if cache is not None and len(cache) < _SEGMENT_CACHE_LIMIT:
             cache[value] = result
         return result
-
-    @property
-    def type_description(self) -> str:
-        return self.value_type.describe()
 
 
 class Schema:
@@ -279,12 +273,3 @@ def build_schema(cls: type, parser_base: type, reserved: frozenset[str]) -> Sche
             key = inherited.key if inherited is not None else is_key_class
             specs[name] = _make_spec(name, raw, annotation, key, klass.__name__, inherited)
     return Schema(cls.__name__, specs)
-
-
-def describe_type(value: object) -> str:
-    """A short type name for tables: 'float', 'Path', 'Color', ..."""
-    if isinstance(value, enum.Enum):
-        return type(value).__name__
-    if isinstance(value, pathlib.PurePath):
-        return "Path"
-    return type(value).__name__

@@ -1,25 +1,13 @@
+"""Fixtures: the seed README's declaration (the example's), a parser in a temporary folder, and
+the seed's 90-instance grid."""
+
 from __future__ import annotations
 
 import pytest
 
-import phyper
+from example.config import Instance, NonKeys, make_parser
 
-
-class NonKeys:
-    n_epochs = 2000
-    batch_size = 32
-    learning_rate = 0.001
-    log_interval = 200
-
-
-class Instance(phyper.Parser, NonKeys):
-    seed = 0
-    n_hidden_layers = 3
-    cv_k = 5
-    cv_fold = 0
-    transformation = "identity"
-    centering = False
-
+__all__ = ["SEED_GRID", "Instance", "NonKeys", "make_parser"]
 
 SEED_GRID = {
     "transformation": ["identity", "log", "square"],
@@ -29,24 +17,9 @@ SEED_GRID = {
 }
 
 
-def make_parser(folder) -> Instance:
-    parser = Instance(hashed_resources_folder=str(folder))
-    parser.register_new_resource(name="transformed_data", dependencies=["transformation"])
-    parser.register_new_resource(
-        name="preprocessed_data", dependencies=["transformation", "centering"]
-    )
-    parser.register_new_resource(
-        name="cross_validated_model",
-        # the seed README's own spelling: the list returned is a fresh one
-        dependencies=parser.get_dependencies_for_resources("preprocessed_data")  # noqa: RUF005
-        + ["n_hidden_layers"],
-    )
-    return parser
-
-
 @pytest.fixture
 def parser(tmp_path) -> Instance:
-    return make_parser(tmp_path / "derived_data")
+    return make_parser(str(tmp_path / "derived_data"))
 
 
 @pytest.fixture

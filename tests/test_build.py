@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import phyper
-from tests.conftest import SEED_GRID
+from tests.conftest import SEED_GRID, Instance
 
 
 def test_grid_is_the_cartesian_product_in_dict_order(parser):
@@ -20,7 +20,7 @@ def test_grid_is_the_cartesian_product_in_dict_order(parser):
     assert got == expected
     # values not in the grid keep their defaults
     assert {i.seed for i in instances} == {0}
-    assert {i.n_epochs for i in instances} == {2000}
+    assert {i.n_epochs for i in instances} == {Instance.n_epochs}
 
 
 def test_grid_accepts_ranges_numpy_arrays_and_series(parser):

@@ -33,7 +33,7 @@ def test_projection_drops_duplicates_and_keeps_first_seen_order(instances):
 
 def test_filter_accepts_lists_of_values_and_coerces(instances):
     chosen = Instance.get_filtered_instances(
-        instances, {"transformation": ["log", "square"], "cv_fold": 0, "learning_rate": 1e-3}
+        instances, {"transformation": ["log", "square"], "cv_fold": 0, "learning_rate": 1e-2}
     )
     assert len(chosen) == 2 * 2 * 3
     assert {i.transformation for i in chosen} == {"log", "square"}

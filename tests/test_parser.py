@@ -37,12 +37,12 @@ def test_instances_compare_by_value_and_hash_consistently(parser):
 def test_repr_shows_key_then_non_key_values():
     text = repr(Instance(seed=4))
     assert text.startswith("Instance(seed=4, n_hidden_layers=3")
-    assert "; non-key: n_epochs=2000" in text
+    assert f"; non-key: n_epochs={Instance.n_epochs}, batch_size=32" in text
 
 
 def test_to_dict_key_only():
     assert list(Instance().to_dict(key_only=True)) == Instance.get_hyperparameter_names("key")
-    assert Instance().to_dict()["learning_rate"] == 0.001
+    assert Instance(learning_rate=0.5).to_dict()["learning_rate"] == 0.5
 
 
 def test_resource_hash_depends_only_on_its_dependencies(instances):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import phyper
-from tests.conftest import Instance
+from tests.conftest import Instance, NonKeys
 
 
 class Color(enum.Enum):
@@ -43,7 +43,7 @@ def test_subclass_of_a_subclass_adds_key_hyperparameters_and_keeps_kinds():
     assert "dropout" in Deeper.get_hyperparameter_names("key")
     assert "n_epochs" in Deeper.get_hyperparameter_names("non_key")
     assert Deeper().n_epochs == 10
-    assert Instance().n_epochs == 2000
+    assert Instance().n_epochs == NonKeys.n_epochs != 10
 
 
 def test_explicit_key_and_non_key_without_a_mixin():

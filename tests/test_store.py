@@ -101,25 +101,21 @@ def test_corrupt_or_foreign_metadata_names_the_file(instances, parser, content, 
     assert path in str(error.value)
 
 
-def test_hand_edited_metadata_is_caught_by_the_hash(instances, parser):
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("seed", 12, "hash is .* not the folder's"),  # an edited value
+        ("momentum", 0.9, "'momentum'"),  # a hyperparameter the class no longer has
+    ],
+)
+def test_hand_edited_metadata_is_caught(instances, parser, name, value, message):
     instance = instances[0]
     parser.generate_instance_info_files([instance])
-    path = os.path.join(instance.get_resources_path(), phyper.INFO_FILE)
-    document = json.loads(pathlib.Path(path).read_text())
-    document["hyperparameters"]["seed"] = 12
-    pathlib.Path(path).write_text(json.dumps(document))
-    with pytest.raises(phyper.MetadataError, match="hash is .* not the folder's"):
-        parser.load_instance_from_disk_by_hash(instance.get_instance_hash())
-
-
-def test_metadata_with_a_removed_hyperparameter_names_it(instances, parser):
-    instance = instances[0]
-    parser.generate_instance_info_files([instance])
-    path = os.path.join(instance.get_resources_path(), phyper.INFO_FILE)
-    document = json.loads(pathlib.Path(path).read_text())
-    document["hyperparameters"]["momentum"] = 0.9
-    pathlib.Path(path).write_text(json.dumps(document))
-    with pytest.raises(phyper.MetadataError, match="'momentum'"):
+    path = pathlib.Path(instance.get_resources_path(), phyper.INFO_FILE)
+    document = json.loads(path.read_text())
+    document["hyperparameters"][name] = value
+    path.write_text(json.dumps(document))
+    with pytest.raises(phyper.MetadataError, match=message):
         parser.load_instance_from_disk_by_hash(instance.get_instance_hash())
 
 
