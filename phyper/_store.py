@@ -10,6 +10,7 @@ import os
 import pathlib
 import re
 import secrets
+import time
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ if typing.TYPE_CHECKING:
 INFO_FILE = "phyper.json"
 FORMAT = "phyper-info"
 HASH_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+TEMPORARY_PATTERN = re.compile(rf"^\.{re.escape(INFO_FILE)}\.[0-9a-f]+\.tmp$")
+# A writer renames its temporary file within milliseconds of creating it, so one this old
+# was left by a process that died mid-write: removing it cannot race a live writer.
+STALE_AFTER_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -87,10 +92,10 @@ def render_info(instance: Parser, resource_name: str | None) -> bytes:
 def write_atomic(path: str, data: bytes) -> bool:
     """Write ``data`` to ``path`` unless it already holds exactly that; True if written.
 
-    A temporary file in the same folder is renamed over the target, so readers and concurrent
-    writers see either the old file or the new one, never a part. (Not fsynced: a process
-    crash cannot leave a half-written file, a power cut may lose the last writes, which a
-    rerun rewrites.)
+    A temporary file in the same folder is flushed to disk, then renamed over the target, so
+    readers, concurrent writers and a machine that lost power see either the old file or the
+    new one, never a part. (The folder itself is not synced: a power cut may undo the last
+    renames, which leaves files missing, never damaged, and a rerun writes them again.)
     """
     try:
         with open(path, "rb") as existing:
@@ -104,11 +109,35 @@ def write_atomic(path: str, data: bytes) -> bool:
     try:
         with open(temporary, "wb") as stream:
             stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
     return True
+
+
+def stale_temporaries(
+    folder: str | os.PathLike[str], older_than: float = STALE_AFTER_SECONDS
+) -> list[str]:
+    """Temporary metadata files in ``folder`` that a killed writer left behind.
+
+    Only files named like :func:`write_atomic`'s temporaries and untouched for ``older_than``
+    seconds count; links are never reported.
+    """
+    deadline = time.time() - older_than
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(
+                entry.path
+                for entry in entries
+                if TEMPORARY_PATTERN.match(entry.name)
+                and entry.is_file(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_mtime < deadline
+            )
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def write_info_files(

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 from ._errors import PhyperError
 from ._scan import CORRUPT, MISMATCH, OK, SYMLINK, Folder, iter_folders, scan
+from ._store import stale_temporaries
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -254,15 +255,17 @@ def command_status(options: argparse.Namespace) -> int:
     return FINDINGS_EXIT if n_missing else OK_EXIT
 
 
-def find_orphans(root: str, parser: Parser, instances: Sequence[Parser]) -> list[Folder]:
-    """Hash folders under ``root`` that the configuration does not produce."""
+def find_orphans(
+    folders: Sequence[Folder], parser: Parser, instances: Sequence[Parser]
+) -> list[Folder]:
+    """The hash folders among ``folders`` that the configuration does not produce."""
     from ._parser import ALL, Parser
 
     expected: dict[str, set[str]] = {}
     for resource in (ALL, *parser.get_resource_names()):
         name = None if resource == ALL else resource
         expected[resource] = set(Parser.get_instances_hashes(instances, name))
-    return [f for f in iter_folders(root) if f.hash and f.hash not in expected.get(f.resource, ())]
+    return [f for f in folders if f.hash and f.hash not in expected.get(f.resource, ())]
 
 
 def _inside(path: str, root: str) -> bool:
@@ -276,17 +279,30 @@ def command_gc(options: argparse.Namespace) -> int:
     if not os.path.isdir(root):
         print(f"nothing to collect: {root!r} does not exist")
         return OK_EXIT
-    orphans = find_orphans(root, parser, instances)
+    folders = list(iter_folders(root))
+    orphans = find_orphans(folders, parser, instances)
+    orphan_paths = {f.path for f in orphans}
+    # kept folders may still hold the temporary file of a writer killed mid-write
+    leftovers = [
+        temporary
+        for folder in folders
+        if folder.path not in orphan_paths and folder.status != SYMLINK
+        for temporary in stale_temporaries(folder.path)
+    ]
     sizes = [folder_size(f.path) for f in orphans]
     for folder, size in zip(orphans, sizes, strict=True):
         kind = " (symlink: only the link is removed)" if folder.status == SYMLINK else ""
         print(f"{_human_size(size):>10s}  {folder.path}{kind}")
+    for temporary in leftovers:
+        size = os.lstat(temporary).st_size
+        print(f"{_human_size(size):>10s}  {temporary} (left by a writer that was killed)")
     total = _human_size(sum(sizes))
-    if not orphans:
+    found = f"{len(orphans)} orphan folders, {total}; {len(leftovers)} stale temporary files"
+    if not orphans and not leftovers:
         print(f"no orphans under {root!r}: every hash folder is produced by {options.config!r}")
         return OK_EXIT
     if not options.delete:
-        print(f"{len(orphans)} orphan folders, {total}; dry run: pass --delete to remove them")
+        print(f"{found}; dry run: pass --delete to remove them")
         return FINDINGS_EXIT
     for folder in orphans:
         if not _inside(folder.path, root):
@@ -296,7 +312,10 @@ def command_gc(options: argparse.Namespace) -> int:
             os.unlink(folder.path)  # a link is removed, never what it points to
         else:
             shutil.rmtree(folder.path)  # does not follow links inside the folder
-    print(f"deleted {len(orphans)} orphan folders, {total}")
+    for temporary in leftovers:
+        with contextlib.suppress(FileNotFoundError):  # a concurrent gc got there first
+            os.unlink(temporary)
+    print(f"deleted {found}")
     return OK_EXIT
 
 
@@ -361,7 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("-v", "--verbose", action="store_true", help="list the missing hashes")
     status.set_defaults(run=command_status)
 
-    gc = commands.add_parser("gc", help="folders the configuration no longer produces")
+    gc = commands.add_parser(
+        "gc", help="folders the configuration no longer produces, and stale temporary files"
+    )
     gc.add_argument("config")
     with_root(gc, default=None)
     gc.add_argument("--delete", action="store_true", help="remove them (default: dry run)")

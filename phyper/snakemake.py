@@ -24,6 +24,7 @@ same Snakefile runs on a laptop or through a cluster executor.
 
 from __future__ import annotations
 
+import inspect
 import os
 import typing
 from collections.abc import Callable, Sequence
@@ -135,6 +136,9 @@ def upstream(
         return os.fspath(path_function(instance_for(wildcards, instances, job_resource)))
 
     input_function.__name__ = f"upstream_{getattr(path_function, '__name__', 'path')}"
+    # Snakemake inspects an input function's signature twice per job; a precomputed
+    # signature turns that from the dominant per-job cost into an attribute read.
+    input_function.__signature__ = inspect.signature(input_function)  # type: ignore[attr-defined]
     return input_function
 
 

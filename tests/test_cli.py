@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 
 import pandas as pd
 import pytest
@@ -215,6 +216,27 @@ def test_gc_lists_orphans_and_deletes_only_them(tree, tmp_path_factory):
     assert remaining == kept
     assert (outside / "precious.txt").read_text() == "keep me"
     assert phyper("gc", str(config), cwd=folder).returncode == 0
+
+
+def test_gc_removes_stale_temporary_files_of_killed_writers(tree):
+    folder, config = tree
+    _, instances = load(config, folder)
+    kept = folder / "results" / "all" / instances[0].get_instance_hash()
+    stale = kept / ".phyper.json.0a1b2c3d4e5f.tmp"
+    fresh = kept / ".phyper.json.ffffffffffff.tmp"  # a writer may still be renaming it
+    for path in (stale, fresh):
+        path.write_text('{"form')
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    dry = phyper("gc", str(config), cwd=folder)
+    assert dry.returncode == 1
+    assert f"{stale.relative_to(folder)} (left by a writer that was killed)" in dry.stdout
+    assert "1 stale temporary files" in dry.stdout and fresh.name not in dry.stdout
+    assert stale.exists()
+    deleted = phyper("gc", str(config), "--delete", cwd=folder)
+    assert deleted.returncode == 0, deleted.stderr
+    assert not stale.exists() and fresh.exists()
+    assert (kept / "phyper.json").exists() and (kept / "score.json").exists()
 
 
 def test_verify_finds_renamed_and_edited_folders(tree):

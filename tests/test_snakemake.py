@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 
@@ -50,6 +51,15 @@ def test_upstream_maps_a_job_wildcard_to_the_upstream_path(instances):
         assert function(wildcards) == transformed(instance)
     full = sm.upstream(transformed, instances)
     assert full({"hash": instances[40].get_instance_hash()}) == transformed(instances[40])
+
+
+def test_upstream_signature_is_precomputed_for_snakemake(instances):
+    # Snakemake inspects an input function's signature on every job: it must be a lookup
+    function = sm.upstream(transformed, instances, "preprocessed_data")
+    assert isinstance(function.__signature__, inspect.Signature)
+    assert inspect.signature(function) is function.__signature__
+    assert list(function.__signature__.parameters) == ["wildcards"]
+    assert function.__name__ == "upstream_transformed"
 
 
 def test_upstream_with_an_unknown_hash_names_hash_resource_and_where_to_look(instances):

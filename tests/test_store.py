@@ -192,3 +192,18 @@ def test_kill_minus_nine_mid_write_leaves_no_half_written_file(tmp_path):
     assert report.unchanged >= done_before
     assert report.written + report.unchanged == 3600 + 3 + 6 + 18
     _check_tree(parser, instances)
+
+
+def test_only_old_temporary_files_count_as_stale(tmp_path):
+    old = tmp_path / ".phyper.json.0a1b2c3d4e5f.tmp"
+    fresh = tmp_path / ".phyper.json.ffffffffffff.tmp"
+    unrelated = tmp_path / ".other.json.0a1b2c3d4e5f.tmp"
+    for path in (old, fresh, unrelated):
+        path.write_text('{"form')
+    hour_ago = time.time() - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    os.utime(unrelated, (hour_ago, hour_ago))
+    os.symlink(old, tmp_path / ".phyper.json.123456.tmp")
+    assert phyper._store.stale_temporaries(tmp_path) == [str(old)]
+    assert phyper._store.stale_temporaries(tmp_path, older_than=0) == sorted([str(old), str(fresh)])
+    assert phyper._store.stale_temporaries(tmp_path / "missing") == []
