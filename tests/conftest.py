@@ -4,10 +4,18 @@ the seed's 90-instance grid."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from example.config import Instance, NonKeys, make_parser
 
 __all__ = ["SEED_GRID", "Instance", "NonKeys", "make_parser"]
+
+# The property tests check what is computed, never how fast: on a shared CI machine a first
+# draw can take seconds (cold caches, a noisy neighbour), which must not fail the build.
+settings.register_profile(
+    "phyper", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("phyper")
 
 SEED_GRID = {
     "transformation": ["identity", "log", "square"],
