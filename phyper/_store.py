@@ -120,21 +120,24 @@ def write_atomic(path: str, data: bytes) -> bool:
 
 def stale_temporaries(
     folder: str | os.PathLike[str], older_than: float = STALE_AFTER_SECONDS
-) -> list[str]:
-    """Temporary metadata files in ``folder`` that a killed writer left behind.
+) -> list[os.DirEntry[str]]:
+    """Temporary metadata files in ``folder`` that a killed writer left behind, by path.
 
     Only files named like :func:`write_atomic`'s temporaries and untouched for ``older_than``
-    seconds count; links are never reported.
+    seconds count; links are never reported. Each entry keeps the ``stat`` it was judged by.
     """
     deadline = time.time() - older_than
     try:
         with os.scandir(folder) as entries:
             return sorted(
-                entry.path
-                for entry in entries
-                if TEMPORARY_PATTERN.match(entry.name)
-                and entry.is_file(follow_symlinks=False)
-                and entry.stat(follow_symlinks=False).st_mtime < deadline
+                (
+                    entry
+                    for entry in entries
+                    if TEMPORARY_PATTERN.match(entry.name)
+                    and entry.is_file(follow_symlinks=False)
+                    and entry.stat(follow_symlinks=False).st_mtime < deadline
+                ),
+                key=lambda entry: entry.path,
             )
     except (FileNotFoundError, NotADirectoryError):
         return []

@@ -294,8 +294,8 @@ def command_gc(options: argparse.Namespace) -> int:
         kind = " (symlink: only the link is removed)" if folder.status == SYMLINK else ""
         print(f"{_human_size(size):>10s}  {folder.path}{kind}")
     for temporary in leftovers:
-        size = os.lstat(temporary).st_size
-        print(f"{_human_size(size):>10s}  {temporary} (left by a writer that was killed)")
+        size = temporary.stat(follow_symlinks=False).st_size  # cached by the scan
+        print(f"{_human_size(size):>10s}  {temporary.path} (left by a writer that was killed)")
     total = _human_size(sum(sizes))
     found = f"{len(orphans)} orphan folders, {total}; {len(leftovers)} stale temporary files"
     if not orphans and not leftovers:
@@ -314,7 +314,7 @@ def command_gc(options: argparse.Namespace) -> int:
             shutil.rmtree(folder.path)  # does not follow links inside the folder
     for temporary in leftovers:
         with contextlib.suppress(FileNotFoundError):  # a concurrent gc got there first
-            os.unlink(temporary)
+            os.unlink(temporary.path)
     print(f"deleted {found}")
     return OK_EXIT
 

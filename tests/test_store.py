@@ -204,6 +204,10 @@ def test_only_old_temporary_files_count_as_stale(tmp_path):
     os.utime(old, (hour_ago, hour_ago))
     os.utime(unrelated, (hour_ago, hour_ago))
     os.symlink(old, tmp_path / ".phyper.json.123456.tmp")
-    assert phyper._store.stale_temporaries(tmp_path) == [str(old)]
-    assert phyper._store.stale_temporaries(tmp_path, older_than=0) == sorted([str(old), str(fresh)])
+
+    def stale(**options):
+        return [entry.path for entry in phyper._store.stale_temporaries(tmp_path, **options)]
+
+    assert stale() == [str(old)]
+    assert stale(older_than=0) == sorted([str(old), str(fresh)])
     assert phyper._store.stale_temporaries(tmp_path / "missing") == []
