@@ -10,6 +10,8 @@
 [0, 1]
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from ._collect import MissingResultsError, MissingResultsWarning, collect, collect_from_disk
 from ._errors import (
     DeclarationError,
@@ -25,13 +27,18 @@ from ._errors import (
     UnknownHyperparameterError,
     UnknownResourceError,
 )
+from ._frame import declarations as describe
 from ._hashing import HASH_SPEC_VERSION, hash_values
 from ._parser import Parser
 from ._scan import scan
 from ._schema import hyperparameter, non_key
-from ._store import INFO_FILE, WriteReport
+from ._status import status
+from ._store import INFO_FILE, WriteReport, atomic_output
 
-__version__ = "0.2.0"
+try:
+    __version__ = version("phyper")  # one number, in pyproject.toml
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "HASH_SPEC_VERSION",
@@ -52,10 +59,14 @@ __all__ = [
     "UnknownHyperparameterError",
     "UnknownResourceError",
     "WriteReport",
+    "__version__",
+    "atomic_output",
     "collect",
     "collect_from_disk",
+    "describe",
     "hash_values",
     "hyperparameter",
     "non_key",
     "scan",
+    "status",
 ]

@@ -6,10 +6,11 @@ import itertools
 import os
 import typing
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 import yaml
 
+from ._context import context_of, distinct, instance_hash, make_instance, make_instances
 from ._errors import (
     DuplicateInstanceWarning,
     HyperparameterValueError,
@@ -45,8 +46,6 @@ def _value_list(name: str, raw: object) -> list[object]:
 
 
 def _product(parser: P, base: dict[str, object], grid: Mapping[str, object], where: str) -> list[P]:
-    from ._parser import context_of
-
     context = context_of(parser)
     schema = context.schema
     if not isinstance(grid, Mapping):
@@ -58,19 +57,7 @@ def _product(parser: P, base: dict[str, object], grid: Mapping[str, object], whe
     names = list(grid)
     # coerce each distinct value once per axis, not once per instance
     axes = [[schema.specs[n].coerce(v) for v in _value_list(n, grid[n])] for n in names]
-    cls = type(parser)
-    new = object.__new__
-    instances: list[P] = []
-    append = instances.append
-    for combination in itertools.product(*axes):
-        instance = new(cls)
-        d = instance.__dict__
-        d.update(base)
-        d.update(zip(names, combination, strict=True))
-        d["_phyper_ctx"] = context
-        d["_phyper_hashes"] = {}
-        append(instance)
-    return instances
+    return make_instances(type(parser), context, base, names, itertools.product(*axes))
 
 
 def from_grid(parser: P, grid: Mapping[str, object], *, deduplicate: bool) -> list[P]:
@@ -78,8 +65,6 @@ def from_grid(parser: P, grid: Mapping[str, object], *, deduplicate: bool) -> li
 
 
 def _rows(parser: P, rows: Iterable[Mapping[str, object]], label: str) -> list[P]:
-    from ._parser import _make, context_of
-
     context = context_of(parser)
     base = parser.to_dict()
     instances = []
@@ -95,7 +80,7 @@ def _rows(parser: P, rows: Iterable[Mapping[str, object]], label: str) -> list[P
             if where in str(error):
                 raise
             raise type(error)(f"{where}: {error}") from None
-        instances.append(_make(type(parser), context, values))
+        instances.append(make_instance(type(parser), context, values))
     return instances
 
 
@@ -108,7 +93,7 @@ def from_df(parser: P, df: pd.DataFrame, *, deduplicate: bool) -> list[P]:
     return _finish(_rows(parser, records, "data frame row"), deduplicate)
 
 
-_SWEEP_KEYS = ("fixed", "grid", "instances")
+_SWEEP_KEYS = ("fixed", "grid", "instances", "stop", "search")
 
 
 def from_yaml(parser: P, path: str | os.PathLike[str], *, deduplicate: bool) -> list[P]:
@@ -121,9 +106,9 @@ def from_yaml(parser: P, path: str | os.PathLike[str], *, deduplicate: bool) -> 
       seed: [0, 1]
     instances:        # explicit extra instances (optional)
       - {transformation: square, seed: 7}
-    """
-    from ._parser import context_of
 
+    ``stop:`` and ``search:`` sections, read by :mod:`phyper.tune`, may stand beside them.
+    """
     where = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as stream:
@@ -160,26 +145,15 @@ def from_yaml(parser: P, path: str | os.PathLike[str], *, deduplicate: bool) -> 
     return _finish(instances, deduplicate)
 
 
-def deduplicate(instances: Sequence[P]) -> list[P]:
-    chosen: dict[str, P] = {}
-    for instance in instances:
-        chosen.setdefault(instance.get_instance_hash(), instance)
-    return list(chosen.values())
-
-
 def _finish(instances: list[P], deduplicate: bool) -> list[P]:
     """Warn about (or drop) instances that share a hash with an earlier one."""
-    first: dict[str, P] = {}
-    repeated: list[tuple[P, P]] = []
-    for instance in instances:
-        earlier = first.setdefault(instance.get_instance_hash(), instance)
-        if earlier is not instance:
-            repeated.append((earlier, instance))
-    if not repeated:
+    first = distinct(instances)
+    if len(first) == len(instances):
         return instances
     if deduplicate:
         return list(first.values())
-    earlier, later = repeated[0]
+    later = next(i for i in instances if first[instance_hash(i)] is not i)
+    earlier = first[instance_hash(later)]
     a, b = earlier.to_dict(), later.to_dict()
     differing = [name for name in a if a[name] != b[name]]
     detail = (
@@ -187,8 +161,9 @@ def _finish(instances: list[P], deduplicate: bool) -> list[P]:
         if differing
         else "they are identical"
     )
+    repeated = len(instances) - len(first)
     warnings.warn(
-        f"{len(repeated)} of {len(instances)} instances share their hash with an earlier one "
+        f"{repeated} of {len(instances)} instances share their hash with an earlier one "
         f"(e.g. {earlier!r} and {later!r}: {detail}), so they would write to the same folders; "
         "pass deduplicate=True or call Instance.deduplicate(instances) to keep one of each",
         DuplicateInstanceWarning,

@@ -8,7 +8,10 @@ import typing
 import warnings
 from collections.abc import Callable, Sequence
 
+from ._context import context_of, distinct, is_full, values_of, wildcard_name
 from ._errors import PhyperError
+from ._scan import OK, iter_folders
+from ._store import display_value
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -16,6 +19,7 @@ if typing.TYPE_CHECKING:
     from ._parser import Parser
 
 Loader = Callable[[str], object]
+MissingPolicy = typing.Literal["warn", "raise", "ignore"]
 
 
 class MissingResultsWarning(UserWarning):
@@ -87,7 +91,7 @@ def tidy_frame(
     entries: Sequence[tuple[str, dict[str, object], str]],
     index_name: str,
     loader: Loader | str | None,
-    missing: str,
+    missing: MissingPolicy,
 ) -> pd.DataFrame:
     """Load each ``(hash, hyperparameters, path)``; rows carry the hash and hyperparameters."""
     import pandas as pd
@@ -123,9 +127,10 @@ def tidy_frame(
 def collect(
     instances: Sequence[Parser],
     path_function: Callable[[typing.Any], str | os.PathLike[str]],
+    *,
     loader: Loader | str | None = None,
     resource_name: str | None = None,
-    missing: str = "warn",
+    missing: MissingPolicy = "warn",
 ) -> pd.DataFrame:
     """A tidy table of the results of a collection: one row per loaded row of each result file,
     with the hash and the hyperparameters beside the values.
@@ -134,19 +139,15 @@ def collect(
     callable). Missing files are listed in ``frame.attrs["missing"]`` and warned about (or
     raised with ``missing="raise"``), never silently skipped.
     """
-    from ._parser import Parser
-    from .snakemake import wildcard_name
-
-    chosen = Parser.get_resources(instances, resource_name)
     entries = []
-    for instance in chosen:
-        if resource_name in (None, "all"):
+    for instance_hash, instance in distinct(instances, resource_name).items():
+        if is_full(resource_name):
             hyperparameters = instance.to_dict()
         else:
-            names = instance.get_dependencies_for_resources(resource_name)
-            hyperparameters = {n: getattr(instance, n) for n in names}
+            names = context_of(instance).dependencies(resource_name)
+            hyperparameters = values_of(instance, names)
         path = os.fspath(path_function(instance))
-        entries.append((instance.get_instance_hash(resource_name), hyperparameters, path))
+        entries.append((instance_hash, hyperparameters, path))
     return tidy_frame(entries, wildcard_name(resource_name), loader, missing)
 
 
@@ -154,18 +155,16 @@ def collect_from_disk(
     root: str | os.PathLike[str],
     resource: str,
     relative_path: str,
+    *,
     loader: Loader | str | None = None,
-    missing: str = "warn",
+    missing: MissingPolicy = "warn",
 ) -> pd.DataFrame:
     """Like :func:`collect`, for the folders of ``resource`` under ``root``, with the
     hyperparameters read from each folder's metadata (no configuration needed)."""
-    from ._scan import OK, _cell, iter_folders
-    from .snakemake import wildcard_name
-
     entries = [
         (
             folder.hash,
-            {k: _cell(v) for k, v in folder.hyperparameters.items()},
+            {k: display_value(v) for k, v in folder.hyperparameters.items()},
             os.path.join(folder.path, relative_path),
         )
         for folder in iter_folders(root, resource)

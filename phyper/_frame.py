@@ -6,20 +6,27 @@ import typing
 from collections.abc import Mapping, Sequence
 
 from . import _hashing
+from ._context import (
+    Context,
+    context_of,
+    distinct,
+    instance_hash,
+    is_full,
+    values_of,
+    wildcard_name,
+)
 from ._errors import HyperparameterValueError
 from ._lookup import find
 
 if typing.TYPE_CHECKING:
     import pandas as pd
 
-    from ._parser import Context, Parser
+    from ._parser import Parser
 
     P = typing.TypeVar("P", bound=Parser)
 
 
 def _context(instances: Sequence[Parser]) -> Context | None:
-    from ._parser import context_of
-
     return context_of(instances[0]) if len(instances) else None
 
 
@@ -82,19 +89,19 @@ def filtered(instances: Sequence[P], values: Mapping[str, object]) -> list[P]:
 
 def instances_frame(instances: Sequence[Parser], resource_name: str | None) -> pd.DataFrame:
     context = _context(instances)
-    if resource_name in (None, "all"):
-        names = list(context.schema.names) if context else []
-        chosen: Sequence[Parser] = instances
-        index_name = "hash"
+    if context is None:
+        names: list[str] = []
+    elif is_full(resource_name):
+        names = list(context.schema.names)
     else:
-        names = list(context.dependencies(resource_name)) if context else []
-        from ._parser import Parser
-
-        chosen = Parser.get_resources(instances, resource_name)
-        index_name = f"{resource_name}_hash"
-    rows = [{n: i.__dict__[n] for n in names} for i in chosen]
-    hashes = [i.get_instance_hash(resource_name) for i in chosen]
-    return _frame(rows, names, hashes, index_name)
+        names = list(context.dependencies(resource_name))
+    # one row per instance; per distinct hash for a resource (many instances share one)
+    chosen = (
+        instances if is_full(resource_name) else list(distinct(instances, resource_name).values())
+    )
+    rows = [values_of(i, names) for i in chosen]
+    hashes = [instance_hash(i, resource_name) for i in chosen]
+    return _frame(rows, names, hashes, wildcard_name(resource_name))
 
 
 def describe(
@@ -103,9 +110,43 @@ def describe(
     import pandas as pd
 
     instance = find(instance_hash, instances, resource_name)
-    if resource_name in (None, "all"):
+    if is_full(resource_name):
         values = instance.to_dict()
     else:
-        deps = instance.__dict__["_phyper_ctx"].dependencies(resource_name)
-        values = {n: instance.__dict__[n] for n in deps}
+        values = values_of(instance, context_of(instance).dependencies(resource_name))
     return pd.Series(values, name=instance_hash, dtype=object)
+
+
+def declarations(parser_class: type[Parser] | Parser) -> pd.DataFrame:
+    """The hyperparameters a Parser subclass declares: one row each, key ones first, with
+    kind, type, default, omit value, documentation and the class that declares it.
+
+    >>> import phyper
+    >>> class Model(phyper.Parser):
+    ...     depth = phyper.hyperparameter(3, doc="hidden layers")
+    ...     n_epochs = phyper.non_key(100)
+    >>> phyper.describe(Model)[["kind", "type", "default", "doc"]].values.tolist()
+    [['key', 'an int', 3, 'hidden layers'], ['non-key', 'an int', 100, None]]
+    """
+    import pandas as pd
+
+    klass = parser_class if isinstance(parser_class, type) else type(parser_class)
+    schema = getattr(klass, "_phyper_schema", None)
+    if schema is None:
+        raise TypeError(
+            f"expected a phyper Parser subclass or one of its instances, got {klass.__name__}"
+        )
+    rows = [
+        {
+            "name": spec.name,
+            "kind": "key" if spec.key else "non-key",
+            "type": spec.value_type.describe(),
+            "default": spec.default,
+            "omit": spec.omit,
+            "doc": spec.doc,
+            "declared_in": spec.declared_in,
+        }
+        for spec in schema.specs.values()
+    ]
+    frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["name"], dtype=object)
+    return frame.set_index("name")

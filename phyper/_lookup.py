@@ -12,6 +12,7 @@ import typing
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from ._context import instance_hash, label
 from ._errors import HashNotFoundError
 
 if typing.TYPE_CHECKING:
@@ -30,7 +31,7 @@ _lock = threading.Lock()
 def _build(instances: Sequence[P], resource_name: str | None) -> dict[str, int]:
     index: dict[str, int] = {}
     for position, instance in enumerate(instances):
-        index.setdefault(instance.get_instance_hash(resource_name), position)
+        index.setdefault(instance_hash(instance, resource_name), position)
     key = (id(instances), resource_name)
     with _lock:
         # keeping a reference to the collection pins its id, so the id cannot be reused
@@ -47,7 +48,7 @@ def _at(
     if position is None or position >= len(instances):
         return None
     instance = instances[position]
-    return instance if instance.get_instance_hash(resource) == wanted else None
+    return instance if instance_hash(instance, resource) == wanted else None
 
 
 def find(instance_hash: str, instances: Sequence[P], resource_name: str | None = None) -> P:
@@ -62,9 +63,9 @@ def find(instance_hash: str, instances: Sequence[P], resource_name: str | None =
     found = _at(instances, index.get(instance_hash), instance_hash, resource_name)
     if found is not None:
         return found
-    what = f"{resource_name!r} resource" if resource_name not in (None, "all") else "instance"
     raise HashNotFoundError(
-        f"no {what} hash {instance_hash!r} among the {len(instances)} instances given; "
+        f"no {label(resource_name)} hash {instance_hash!r} among the {len(instances)} instances "
+        "given; "
         "expected one of their hashes (a hash from an older configuration? "
         f"`phyper describe {instance_hash[:12] or '<hash>'}` reads its folder's metadata)"
     )

@@ -12,106 +12,24 @@ import os
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-import xxhash
-
-from . import _build, _frame, _lookup, _store
-from ._errors import (
-    DeclarationError,
-    FrozenInstanceError,
-    ResourceError,
-    UnknownResourceError,
-    closest_hint,
+from . import _build, _frame, _lookup, _store, snakemake
+from ._context import (
+    Context,
+    context_of,
+    distinct,
+    folder_name,
+    init_instance,
+    instance_hash,
+    make_instance,
 )
-from ._hashing import PREFIX
+from ._errors import DeclarationError, FrozenInstanceError
 from ._schema import Schema, build_schema
 
 if typing.TYPE_CHECKING:
     import pandas as pd
 
-ALL = "all"  # the folder of full instances; reserved as a resource name
-_digest = xxhash.xxh3_128_hexdigest
-
 P = typing.TypeVar("P", bound="Parser")
-SegmentPlan = tuple[tuple[str, Callable[[object], bytes]], ...]
-
-
-class Context:
-    """What one parser and all the instances it builds share: folder, schema, resources."""
-
-    __slots__ = ("folder", "plans", "resources", "schema")
-
-    def __init__(self, schema: Schema, folder: str):
-        self.schema = schema
-        self.folder = folder
-        self.resources: dict[str, tuple[str, ...]] = {}
-        full = self.plan_for(schema.key_names)
-        self.plans: dict[str | None, SegmentPlan] = {None: full, ALL: full}
-
-    def plan_for(self, names: Iterable[str]) -> SegmentPlan:
-        """How to hash exactly ``names``: their segment functions in the contract's order."""
-        specs = self.schema.specs
-        return tuple((name, specs[name].segment) for name in sorted(names))
-
-    def plan(self, resource_name: str | None) -> SegmentPlan:
-        try:
-            return self.plans[resource_name]
-        except KeyError:
-            raise self.unknown_resource(resource_name) from None
-
-    def unknown_resource(self, resource_name: object) -> UnknownResourceError:
-        known = list(self.resources)
-        hint = closest_hint(str(resource_name), known)
-        return UnknownResourceError(
-            f"resource {resource_name!r} is not registered{hint} "
-            f"(registered: {', '.join(known) if known else 'none'}; "
-            "use register_new_resource first)"
-        )
-
-    def register(self, name: str, dependencies: Sequence[str]) -> None:
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ResourceError(
-                f"resource name {name!r} is not allowed: expected a Python identifier "
-                "(letters, digits, underscores), which also keeps the folder inside "
-                f"{self.folder!r}"
-            )
-        if name == ALL:
-            raise ResourceError(
-                f"resource name {ALL!r} is reserved for the folders of full instances"
-            )
-        if isinstance(dependencies, str):
-            raise ResourceError(
-                f"dependencies of resource {name!r} must be a list of hyperparameter names, "
-                f"got the string {dependencies!r}; write [{dependencies!r}]"
-            )
-        deps = tuple(dict.fromkeys(dependencies))
-        schema = self.schema
-        schema.check_names(deps, where=f"the dependencies of resource {name!r}")
-        for dep in deps:
-            if not schema.specs[dep].key:
-                raise ResourceError(
-                    f"resource {name!r} depends on {dep!r}, a non-key hyperparameter; a "
-                    "resource may depend only on key hyperparameters (a non-key value must not "
-                    "change where results are stored)"
-                )
-        previous = self.resources.get(name)
-        if previous is not None:
-            if set(previous) != set(deps):
-                raise ResourceError(
-                    f"resource {name!r} is already registered with dependencies "
-                    f"{list(previous)}, not {list(deps)}; a resource's dependencies cannot "
-                    "change, or its cached hashes would be wrong: register a new name"
-                )
-            return
-        self.resources[name] = deps
-        self.plans[name] = self.plan_for(deps)
-
-    def dependencies(self, resource_name: str) -> tuple[str, ...]:
-        if resource_name in (None, ALL):
-            return self.schema.key_names
-        try:
-            return self.resources[resource_name]
-        except KeyError:
-            raise self.unknown_resource(resource_name) from None
+NameKind = typing.Literal["all", "key", "non_key"]
 
 
 class Parser:
@@ -153,7 +71,7 @@ class Parser:
                 "attributes, then instantiate the subclass"
             )
         context = Context(schema, os.fspath(hashed_resources_folder))
-        _fill(self, context, schema.values(values, where="the constructor"))
+        init_instance(self, context, schema.values(values, where="the constructor"))
 
     # ----------------------------------------------------------------- immutability and values
 
@@ -208,10 +126,10 @@ class Parser:
         schema.check_names(changes, where="replace()")
         for name, value in changes.items():
             values[name] = schema.specs[name].coerce(value)
-        return _make(type(self), self.__dict__["_phyper_ctx"], values)
+        return make_instance(type(self), context_of(self), values)
 
     @classmethod
-    def get_hyperparameter_names(cls, kind: str = "all") -> list[str]:
+    def get_hyperparameter_names(cls, kind: NameKind = "all") -> list[str]:
         """Names of the hyperparameters: ``kind`` is 'all', 'key' or 'non_key'."""
         schema = cls._phyper_schema
         choices = {"all": schema.names, "key": schema.key_names, "non_key": schema.non_key_names}
@@ -219,40 +137,49 @@ class Parser:
             raise ValueError(f"kind {kind!r} is not one of {list(choices)}")
         return list(choices[kind])
 
+    # ------------------------------------------------- the original phyper's spelling, kept
+
+    def new_instance(self: P, **values: object) -> P:
+        """An instance with the parser's values, some changed: the same as :meth:`replace`,
+        under the original phyper's name."""
+        return self.replace(**values)
+
+    def get_hyperparameters(self) -> dict[str, object]:
+        """Every hyperparameter value (key and non-key): :meth:`to_dict` under the original
+        phyper's name."""
+        return self.to_dict()
+
+    def get_hashable_hyperparameters(self) -> dict[str, object]:
+        """The key hyperparameter values, those that enter the hash: ``to_dict(key_only=True)``
+        under the original phyper's name."""
+        return self.to_dict(key_only=True)
+
     # ------------------------------------------------------------------------ hashes and paths
 
-    def get_instance_hash(self, resource_name: str | None = None) -> str:
-        """The hash of this instance, or of one of its resources (32 hex characters)."""
-        d = self.__dict__
-        hashes = d["_phyper_hashes"]
-        found = hashes.get(resource_name)
-        if found is None:
-            plan = d["_phyper_ctx"].plan(resource_name)
-            found = _digest(PREFIX + b"".join([segment(d[name]) for name, segment in plan]))
-            hashes[resource_name] = found
-        return found
+    # The hash of this instance, or of one of its resources (32 hex characters), cached. The
+    # function itself, not a wrapper: it is the hottest call of a grid build.
+    get_instance_hash = instance_hash
 
     def get_resources_path(self, resource_name: str | None = None) -> str:
         """``<folder>/<resource or 'all'>/<hash>``; the folder is not created."""
-        context: Context = self.__dict__["_phyper_ctx"]
         return os.path.join(
-            context.folder, resource_name or ALL, self.get_instance_hash(resource_name)
+            context_of(self).folder, folder_name(resource_name), instance_hash(self, resource_name)
         )
 
     @property
     def hashed_resources_folder(self) -> str:
         """The root folder of every hash folder of this parser."""
-        return self.__dict__["_phyper_ctx"].folder
+        return context_of(self).folder
 
     # -------------------------------------------------------------------------------- resources
 
     def register_new_resource(self, name: str, dependencies: Sequence[str]) -> None:
         """Declare an intermediate result that depends only on ``dependencies`` (key names)."""
-        self.__dict__["_phyper_ctx"].register(name, dependencies)
+        context_of(self).register(name, dependencies)
 
     def get_dependencies_for_resources(self, *resource_names: str) -> list[str]:
         """The union of the dependencies of the given resources, as a new list."""
-        context: Context = self.__dict__["_phyper_ctx"]
+        context = context_of(self)
         union: dict[str, None] = {}
         for name in resource_names:
             union.update(dict.fromkeys(context.dependencies(name)))
@@ -260,7 +187,7 @@ class Parser:
 
     def get_resource_names(self) -> list[str]:
         """The registered resources, in registration order."""
-        return list(self.__dict__["_phyper_ctx"].resources)
+        return list(context_of(self).resources)
 
     # ---------------------------------------------------------------------- building instances
 
@@ -287,9 +214,9 @@ class Parser:
         return _build.from_yaml(self, path, deduplicate=deduplicate)
 
     @staticmethod
-    def deduplicate(instances: Sequence[P]) -> list[P]:
+    def deduplicate(instances: Iterable[P]) -> list[P]:
         """The first instance of each full hash, in order."""
-        return _build.deduplicate(instances)
+        return list(distinct(instances).values())
 
     # ----------------------------------------------------------------- collections of instances
 
@@ -298,15 +225,12 @@ class Parser:
         instances: Iterable[Parser], resource_name: str | None = None
     ) -> list[str]:
         """The distinct hashes (of instances or of a resource), in first-seen order."""
-        return list(dict.fromkeys(i.get_instance_hash(resource_name) for i in instances))
+        return list(distinct(instances, resource_name))
 
     @staticmethod
     def get_resources(instances: Iterable[P], resource_name: str | None = None) -> list[P]:
         """One instance per distinct hash of ``resource_name``, in first-seen order."""
-        chosen: dict[str, P] = {}
-        for instance in instances:
-            chosen.setdefault(instance.get_instance_hash(resource_name), instance)
-        return list(chosen.values())
+        return list(distinct(instances, resource_name).values())
 
     @staticmethod
     def get_instance_from_hash(
@@ -367,26 +291,7 @@ class Parser:
         resource_name: str | None = None,
     ) -> str:
         """``path_function(instance)`` with the hash replaced by a Snakemake wildcard."""
-        from .snakemake import wildcard_path
-
-        return wildcard_path(path_function, instance, resource_name)
-
-
-def _fill(instance: Parser, context: Context, values: dict[str, object]) -> None:
-    d = instance.__dict__
-    d.update(values)
-    d["_phyper_ctx"] = context
-    d["_phyper_hashes"] = {}
-
-
-def _make(cls: type[P], context: Context, values: dict[str, object]) -> P:
-    instance = object.__new__(cls)
-    _fill(instance, context, values)
-    return instance
-
-
-def context_of(instance: Parser) -> Context:
-    return instance.__dict__["_phyper_ctx"]
+        return snakemake.wildcard_path(path_function, instance, resource_name)
 
 
 RESERVED_NAMES = frozenset(

@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ._errors import HashNotFoundError, MetadataError
-from ._store import HASH_PATTERN, INFO_FILE, read_info_file, recompute_hash
+from ._store import (
+    HASH_PATTERN,
+    INFO_FILE,
+    MetadataMismatchError,
+    display_value,
+    read_folder_info,
+)
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -74,43 +80,27 @@ def read_folder(resource: str, entry: os.DirEntry[str]) -> Folder:
     if not entry.is_dir(follow_symlinks=False):
         folder.status, folder.problem = CORRUPT, "not a folder"
         return folder
-    info = os.path.join(entry.path, INFO_FILE)
     try:
-        document = read_info_file(info)
+        document = read_folder_info(entry.path, resource, entry.name)
     except FileNotFoundError:
         folder.status, folder.problem = NO_METADATA, f"no {INFO_FILE}"
         return folder
+    except MetadataMismatchError as error:
+        folder.status, folder.problem = MISMATCH, _short(error, entry.path)
+        document = error.document
     except MetadataError as error:
-        # the table has the path already: keep what is wrong
-        folder.status = CORRUPT
-        folder.problem = str(error).replace(f"metadata file {info!r} ", f"{INFO_FILE} ")
+        folder.status, folder.problem = CORRUPT, _short(error, entry.path)
         return folder
     folder.hyperparameters = document["hyperparameters"]
     folder.class_name = str(document.get("class", ""))
-    try:
-        recomputed = recompute_hash(document)
-    except (TypeError, ValueError) as error:
-        folder.status, folder.problem = CORRUPT, f"unreadable hyperparameters: {error}"
-        return folder
-    if document["resource"] != resource:
-        folder.status = MISMATCH
-        folder.problem = f"metadata says resource {document['resource']!r}"
-    elif document["hash"] != entry.name:
-        folder.status = MISMATCH
-        folder.problem = f"metadata says hash {document['hash']}"
-    elif recomputed != entry.name:
-        folder.status = MISMATCH
-        folder.problem = f"hyperparameters hash to {recomputed}"
     return folder
 
 
-def _cell(value: object) -> object:
-    # tagged Paths and Enums read as plain text in a table
-    if isinstance(value, dict):
-        return value.get("path", value.get("name"))
-    if isinstance(value, list):
-        return tuple(_cell(v) for v in value)
-    return value
+def _short(error: MetadataError, folder: str) -> str:
+    # the table has the path already: keep what is wrong
+    return str(error).replace(
+        f"metadata file {os.path.join(folder, INFO_FILE)!r} ", f"{INFO_FILE} "
+    )
 
 
 def scan(root: str | os.PathLike[str], resource: str | None = None) -> pd.DataFrame:
@@ -136,7 +126,7 @@ def scan(root: str | os.PathLike[str], resource: str | None = None) -> pd.DataFr
             "problem": folder.problem,
             "path": folder.path,
         }
-        row.update({name: _cell(value) for name, value in folder.hyperparameters.items()})
+        row.update({name: display_value(value) for name, value in folder.hyperparameters.items()})
         rows.append(row)
     columns = ["resource", "hash", "status", "problem", "path"]
     columns = list(dict.fromkeys(columns + [k for row in rows for k in row]))

@@ -48,7 +48,7 @@ def hyperparameter(
 
     ``key`` forces key or non-key whatever class declares it; ``omit`` is the value that is left
     out of the hash (``None`` unless given), so that adding a parameter keeps old hashes;
-    ``choices`` restricts the values.
+    ``choices`` restricts the values; ``doc`` says what it means (``phyper.describe`` shows it).
 
     >>> import phyper
     >>> class Model(phyper.Parser):
@@ -90,6 +90,7 @@ class HyperparameterSpec:
     key: bool
     declared_in: str
     omit_encoding: object = _NEVER_OMITTED
+    omit: object = None
     doc: str | None = None
     _segments: dict[object, bytes] | None = field(default=None, repr=False)
 
@@ -127,12 +128,6 @@ class Schema:
         self.key_names = tuple(s.name for s in ordered if s.key)
         self.non_key_names = tuple(s.name for s in ordered if not s.key)
         self.defaults = {s.name: s.default for s in ordered}
-
-    def spec(self, name: str) -> HyperparameterSpec:
-        try:
-            return self.specs[name]
-        except KeyError:
-            raise self.unknown(name) from None
 
     def unknown(self, name: object, where: str = "") -> UnknownHyperparameterError:
         hint = closest_hint(str(name), self.names)
@@ -213,9 +208,11 @@ def _make_spec(
         value_type = OptionalType(value_type)  # `x: int = None` means "an int, or None"
     default = value_type.coerce(declared.default, name)
     omit_encoding: object = _NEVER_OMITTED
+    omit: object = None
     if declared.omit is not None or _accepts_none(value_type):
         try:
-            omit_encoding = _hashing.encode_value(value_type.coerce(declared.omit, name))
+            omit = value_type.coerce(declared.omit, name)
+            omit_encoding = _hashing.encode_value(omit)
         except (TypeError, ValueError) as error:
             raise DeclarationError(
                 f"hyperparameter {name!r} has omit value {declared.omit!r}, which is not "
@@ -229,6 +226,7 @@ def _make_spec(
         key=key,
         declared_in=declared_in,
         omit_encoding=omit_encoding,
+        omit=omit,
         doc=doc,
     )
 

@@ -4,6 +4,7 @@ small self-describing metadata file, written atomically and read back without pi
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
@@ -12,9 +13,10 @@ import re
 import secrets
 import time
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ._context import context_of, folder_name, instance_hash, make_instance, values_of
 from ._errors import HashNotFoundError, MetadataError, PhyperError
 from ._hashing import HASH_SPEC_VERSION, digest_segments, encode_segment
 
@@ -26,6 +28,7 @@ if typing.TYPE_CHECKING:
 INFO_FILE = "phyper.json"
 FORMAT = "phyper-info"
 HASH_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+HEX_PATTERN = re.compile(r"^[0-9a-f]+$")
 TEMPORARY_PATTERN = re.compile(rf"^\.{re.escape(INFO_FILE)}\.[0-9a-f]+\.tmp$")
 # A writer renames its temporary file within milliseconds of creating it, so one this old
 # was left by a process that died mid-write: removing it cannot race a live writer.
@@ -70,18 +73,27 @@ def from_json(value: object, *, for_hashing: bool) -> object:
     return value
 
 
+def display_value(value: object) -> object:
+    """A metadata value as a table cell: tagged Paths and Enums read as plain text."""
+    if isinstance(value, dict):
+        return value.get("path", value.get("name"))
+    if isinstance(value, list):
+        return tuple(display_value(v) for v in value)
+    return value
+
+
 def render_info(instance: Parser, resource_name: str | None) -> bytes:
     """The metadata file of one instance or resource folder, as bytes."""
-    context = instance.__dict__["_phyper_ctx"]
+    context = context_of(instance)
     names = sorted(context.dependencies(resource_name))
     specs = context.schema.specs
-    values = instance.__dict__
+    values = values_of(instance, names)
     document = {
         "format": FORMAT,
         "hash_spec": HASH_SPEC_VERSION,
         "class": context.schema.class_name,
-        "resource": resource_name or "all",
-        "hash": instance.get_instance_hash(resource_name),
+        "resource": folder_name(resource_name),
+        "hash": instance_hash(instance, resource_name),
         "hyperparameters": {n: _to_json(values[n]) for n in names},
         # equal to their omit value, so left out of the hash
         "omitted": [n for n in names if not specs[n].segment(values[n])],
@@ -103,9 +115,7 @@ def write_atomic(path: str, data: bytes) -> bool:
                 return False
     except FileNotFoundError:
         pass
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    temporary = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    temporary = _temporary_beside(path)
     try:
         with open(temporary, "wb") as stream:
             stream.write(data)
@@ -116,6 +126,49 @@ def write_atomic(path: str, data: bytes) -> bool:
         if os.path.exists(temporary):
             os.unlink(temporary)
     return True
+
+
+def _temporary_beside(path: str, suffix: str = "") -> str:
+    """A fresh hidden name in the folder of ``path`` (created): a rename from it is atomic."""
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp{suffix}")
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[str]:
+    """Write a file all at once: yield a temporary path beside ``path``; when the block ends
+    without an error, the file written there is flushed to disk and renamed to ``path``.
+
+    On an error (or a kill) ``path`` keeps its old content, or stays absent. The temporary
+    name keeps the extension, so writers that add one (``numpy.savez``) write where asked.
+
+    >>> import phyper, tempfile, os
+    >>> target = os.path.join(tempfile.mkdtemp(), "scores", "table.csv")
+    >>> with phyper.atomic_output(target) as temporary:
+    ...     _ = open(temporary, "w").write("loss")
+    >>> open(target).read()
+    'loss'
+    """
+    target = os.fspath(path)
+    temporary = _temporary_beside(target, os.path.splitext(target)[1])
+    try:
+        yield temporary
+        if not os.path.isfile(temporary):
+            raise FileNotFoundError(
+                f"nothing was written to the temporary file {temporary!r} for {target!r}; "
+                "write the output to the path the with-block gives"
+            )
+        descriptor = os.open(temporary, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def stale_temporaries(
@@ -150,8 +203,8 @@ def write_info_files(
     done: set[str] = set()
     chosen = None if resource_names is None else list(resource_names)
     for instance in instances:
-        context = instance.__dict__["_phyper_ctx"]
-        for resource_name in chosen if chosen is not None else (None, *context.resources):
+        names = chosen if chosen is not None else context_of(instance).resource_names()
+        for resource_name in names:
             folder = instance.get_resources_path(resource_name)
             if folder in done:
                 continue
@@ -204,6 +257,48 @@ def recompute_hash(document: dict[str, typing.Any]) -> str:
     return digest_segments(encode_segment(name, values[name]) for name in sorted(values))
 
 
+class MetadataMismatchError(MetadataError):
+    """A well-formed metadata file that does not describe the folder it is in."""
+
+    def __init__(self, message: str, document: dict[str, typing.Any]):
+        super().__init__(message)
+        self.document = document
+
+
+def read_folder_info(folder: str, resource: str, expected_hash: str) -> dict[str, typing.Any]:
+    """Read the metadata file of the hash folder ``folder`` and check that it describes it:
+    the folder's resource and hash, and hyperparameters that hash to the folder's name.
+
+    Raises ``FileNotFoundError`` without a metadata file, :class:`MetadataError` for a corrupt
+    one and :class:`MetadataMismatchError` (with the document) for one of another folder.
+    """
+    path = os.path.join(folder, INFO_FILE)
+    document = read_info_file(path)
+    if document["resource"] != resource:
+        problem = f"describes resource {document['resource']!r}, not {resource!r}"
+    elif document["hash"] != expected_hash:
+        problem = f"describes hash {document['hash']!r}, not the folder's {expected_hash!r}"
+    else:
+        try:
+            recomputed = recompute_hash(document)
+        except (TypeError, ValueError) as error:
+            raise MetadataError(
+                f"metadata file {path!r} has unreadable hyperparameters: {error}"
+            ) from None
+        if recomputed == expected_hash:
+            return document
+        problem = (
+            f"holds hyperparameters that hash to {recomputed!r}, not the folder's "
+            f"{expected_hash!r} (the folder was renamed or the file edited by hand)"
+        )
+    raise MetadataMismatchError(f"metadata file {path!r} {problem}", document)
+
+
+def is_hex(text: str) -> bool:
+    """True for a non-empty string of lowercase hexadecimal characters (a hash or a prefix)."""
+    return bool(HEX_PATTERN.match(text))
+
+
 def check_hash(instance_hash: object) -> str:
     if not isinstance(instance_hash, str) or not HASH_PATTERN.match(instance_hash):
         raise HashNotFoundError(
@@ -212,26 +307,20 @@ def check_hash(instance_hash: object) -> str:
     return instance_hash
 
 
-def load_instance(parser: P, instance_hash: str, resource_name: str | None) -> P:
-    from ._parser import _make, context_of
-
+def load_instance(parser: P, wanted_hash: str, resource_name: str | None) -> P:
     context = context_of(parser)
     context.dependencies(resource_name)  # an unknown resource fails here, naming it
-    check_hash(instance_hash)
-    folder_name = resource_name or "all"
-    path = os.path.join(context.folder, folder_name, instance_hash, INFO_FILE)
+    check_hash(wanted_hash)
+    resource = folder_name(resource_name)
+    folder = os.path.join(context.folder, resource, wanted_hash)
+    path = os.path.join(folder, INFO_FILE)
     try:
-        document = read_info_file(path)
+        document = read_folder_info(folder, resource, wanted_hash)
     except FileNotFoundError:
         raise HashNotFoundError(
-            f"no metadata for {folder_name} hash {instance_hash!r}: {path!r} does not exist "
+            f"no metadata for {resource} hash {wanted_hash!r}: {path!r} does not exist "
             "(was generate_instance_info_files run for these instances?)"
         ) from None
-    if document["resource"] != folder_name or document["hash"] != instance_hash:
-        raise MetadataError(
-            f"metadata file {path!r} describes {document['resource']} hash "
-            f"{document['hash']!r}, not the folder's {folder_name} hash {instance_hash!r}"
-        )
     schema = context.schema
     try:
         stored = {
@@ -243,12 +332,13 @@ def load_instance(parser: P, instance_hash: str, resource_name: str | None) -> P
         raise MetadataError(
             f"metadata file {path!r} does not fit {schema.class_name}: {error}"
         ) from None
-    instance = _make(type(parser), context, values)
-    recomputed = instance.get_instance_hash(resource_name)
-    if recomputed != instance_hash:
+    instance = make_instance(type(parser), context, values)
+    recomputed = instance_hash(instance, resource_name)
+    if recomputed != wanted_hash:
+        # the file is self-consistent, so the declaration changed since it was written
         raise MetadataError(
-            f"metadata file {path!r} holds hyperparameters whose hash is {recomputed!r}, not "
-            f"the folder's {instance_hash!r}: the folder was renamed or the file edited by hand, "
-            "or a hashed hyperparameter was added without an omit value"
+            f"metadata file {path!r} holds hyperparameters that {schema.class_name} hashes to "
+            f"{recomputed!r}, not the folder's {wanted_hash!r}: was a hashed hyperparameter "
+            "added without an omit value, or a type changed?"
         )
     return instance

@@ -3,7 +3,7 @@
     phyper describe HASH [--root DIR]
     phyper ls [--root DIR] [--resource NAME] [--format table|csv|json]
     phyper collect --root DIR --resource NAME --file RELPATH [-o OUT.csv]
-    phyper status CONFIG [--file [RESOURCE:]RELPATH ...]
+    phyper status CONFIG [--file [RESOURCE:]RELPATH ...] [--resource NAME ...]
     phyper gc CONFIG [--delete]
     phyper verify [--root DIR]
 
@@ -22,9 +22,12 @@ import sys
 import typing
 from collections.abc import Sequence
 
+from ._collect import collect_from_disk
+from ._context import ALL, distinct, is_instance
 from ._errors import PhyperError
 from ._scan import CORRUPT, MISMATCH, OK, SYMLINK, Folder, iter_folders, scan
-from ._store import stale_temporaries
+from ._status import status
+from ._store import INFO_FILE, is_hex, stale_temporaries
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -84,7 +87,7 @@ def find_by_prefix(root: str, prefix: str) -> list[Folder]:
         raise UsageError(
             f"hash prefix {prefix!r} is too short: give at least {MIN_PREFIX} characters"
         )
-    if any(c not in "0123456789abcdef" for c in prefix):
+    if not is_hex(prefix):
         raise UsageError(f"{prefix!r} is not a hash: expected hexadecimal characters")
     return [f for f in iter_folders(root) if f.hash.startswith(prefix)]
 
@@ -132,8 +135,6 @@ def command_ls(options: argparse.Namespace) -> int:
 
 
 def command_collect(options: argparse.Namespace) -> int:
-    from ._collect import collect_from_disk
-
     frame = collect_from_disk(options.root, options.resource, options.file, missing="ignore")
     missing = frame.attrs.get("missing", [])
     if not len(frame) and not missing:
@@ -156,8 +157,6 @@ def command_collect(options: argparse.Namespace) -> int:
 def load_config(path: str) -> tuple[Parser, list[Parser]]:
     """Run a configuration file and find its instances (a variable ``instances``, else the
     first list of Parser instances) and their parser."""
-    from ._parser import Parser
-
     if not os.path.isfile(path):
         raise UsageError(f"configuration file {path!r} does not exist")
     for folder in (os.getcwd(), os.path.dirname(os.path.abspath(path))):
@@ -169,7 +168,7 @@ def load_config(path: str) -> tuple[Parser, list[Parser]]:
         return (
             isinstance(value, (list, tuple))
             and len(value) > 0
-            and all(isinstance(item, Parser) for item in value)
+            and all(is_instance(item) for item in value)
         )
 
     instances = namespace.get("instances")
@@ -181,90 +180,62 @@ def load_config(path: str) -> tuple[Parser, list[Parser]]:
             "holding a list of Parser instances"
         )
     parser = namespace.get("parser")
-    if not isinstance(parser, Parser):
+    if not is_instance(parser):
         parser = instances[0]
     return parser, list(instances)
 
 
 def _parse_file_option(value: str, resources: Sequence[str]) -> tuple[str, str]:
     resource, _, relative = value.rpartition(":")
-    resource = resource or "all"
-    if resource not in ("all", *resources):
+    resource = resource or ALL
+    if resource not in (ALL, *resources):
         raise UsageError(
             f"--file {value!r} names resource {resource!r}; expected one of "
-            f"{['all', *resources]} (write RESOURCE:RELPATH, or RELPATH for instance folders)"
+            f"{[ALL, *resources]} (write RESOURCE:RELPATH, or RELPATH for instance folders)"
         )
     return resource, relative
 
 
 def command_status(options: argparse.Namespace) -> int:
     parser, instances = load_config(options.config)
-    resources = parser.get_resource_names()
-    required: dict[str, list[str]] = {}
+    required: dict[str | None, list[str]] = {}
     for value in options.file or []:
-        resource, relative = _parse_file_option(value, resources)
+        resource, relative = _parse_file_option(value, parser.get_resource_names())
         required.setdefault(resource, []).append(relative)
-    from ._parser import ALL, Parser
-
-    rows = []
-    missing_lines = []
-    total_expected = total_complete = 0
-    root = parser.hashed_resources_folder
-    not_stored = []
-    for resource in (ALL, *resources):
-        name = None if resource == ALL else resource
-        if resource not in required and not os.path.isdir(os.path.join(root, resource)):
-            # a resource may only name a hash (as cross_validated_model does in the example)
-            not_stored.append(resource)
-            continue
-        chosen = Parser.get_resources(instances, name)
-        complete = 0
-        for instance in chosen:
-            folder = instance.get_resources_path(name)
-            files = required.get(resource)
-            if files is not None:
-                done = all(os.path.exists(os.path.join(folder, f)) for f in files)
-            else:
-                done = os.path.isdir(folder) and any(
-                    entry != "phyper.json" and not entry.startswith(".")
-                    for entry in os.listdir(folder)
-                )
-            if done:
-                complete += 1
-            else:
-                missing_lines.append(f"  {resource:24s} {instance.get_instance_hash(name)}")
-        rows.append((resource, len(chosen), complete))
-        total_expected += len(chosen)
-        total_complete += complete
-    width = max([len("resource")] + [len(r) for r, _, _ in rows])
+    table = status(instances, required, resources=options.resource)
+    counts = table.groupby("resource", sort=False)["complete"].agg(["size", "sum"])
+    width = max([len("resource"), *map(len, counts.index)])
     print(f"{'resource':{width}s}  {'complete':>9s}  {'missing':>8s}")
-    for resource, expected, complete in rows:
+    for resource, (expected, complete) in counts.iterrows():
         print(f"{resource:{width}s}  {complete:>4d}/{expected:<4d}  {expected - complete:>8d}")
-    if not_stored:
-        print(f"(no folder under {root!r}, not counted: {', '.join(not_stored)})")
-    if missing_lines and options.verbose:
+    checked = set(counts.index)
+    root = parser.hashed_resources_folder
+    skipped = [r for r in (ALL, *parser.get_resource_names()) if r not in checked]
+    if skipped and not options.file and not options.resource:
+        print(f"(no folder under {root!r}, not counted: {', '.join(skipped)})")
+    missing = table[~table.complete]
+    if len(missing) and options.verbose:
         print("missing:")
-        print("\n".join(missing_lines))
-    share = total_complete / total_expected if total_expected else 1.0
-    n_missing = total_expected - total_complete
+        for row in missing.itertuples():
+            print(f"  {row.resource:24s} {row.hash}  {row.missing}")
+    total, done = len(table), int(table.complete.sum())
+    share = done / total if total else 1.0
     bar = "#" * round(share * 30)
+    hint = "" if options.verbose or not len(missing) else " (-v lists them)"
     print(
-        f"[{bar:30s}] {total_complete}/{total_expected} folders complete ({share:.0%}), "
-        f"{n_missing} missing{'' if options.verbose or not n_missing else ' (-v lists them)'}"
+        f"[{bar:30s}] {done}/{total} folders complete ({share:.0%}), {len(missing)} missing{hint}"
     )
-    return FINDINGS_EXIT if n_missing else OK_EXIT
+    return FINDINGS_EXIT if len(missing) else OK_EXIT
 
 
 def find_orphans(
     folders: Sequence[Folder], parser: Parser, instances: Sequence[Parser]
 ) -> list[Folder]:
     """The hash folders among ``folders`` that the configuration does not produce."""
-    from ._parser import ALL, Parser
-
     expected: dict[str, set[str]] = {}
     for resource in (ALL, *parser.get_resource_names()):
         name = None if resource == ALL else resource
-        expected[resource] = set(Parser.get_instances_hashes(instances, name))
+        expected[resource] = set(distinct(instances, name))
     return [f for f in folders if f.hash and f.hash not in expected.get(f.resource, ())]
 
 
@@ -372,13 +343,31 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--format", choices=["table", "csv", "json"], default="table")
     collect.set_defaults(run=command_collect)
 
-    status = commands.add_parser("status", help="which results a configuration still lacks")
-    status.add_argument("config", help="a Python file defining `parser` and `instances`")
-    status.add_argument(
-        "--file", action="append", help="[RESOURCE:]RELPATH that must exist (repeatable)"
+    status_command = commands.add_parser(
+        "status",
+        help="which results a configuration still lacks",
+        description=(
+            "Count, per resource, the folders the configuration produces that are complete. "
+            "With --file, a folder is complete when every file given for its resource exists, "
+            "and only the resources named by --file are checked. Without it, a folder is "
+            f"complete when it holds anything besides {INFO_FILE}, and every resource with a "
+            "folder under the root is checked."
+        ),
     )
-    status.add_argument("-v", "--verbose", action="store_true", help="list the missing hashes")
-    status.set_defaults(run=command_status)
+    status_command.add_argument("config", help="a Python file defining `parser` and `instances`")
+    status_command.add_argument(
+        "--file",
+        action="append",
+        help="[RESOURCE:]RELPATH that must exist in each folder of RESOURCE (default: instance "
+        "folders); repeatable",
+    )
+    status_command.add_argument(
+        "--resource", action="append", help="check only this resource ('all' for instances)"
+    )
+    status_command.add_argument(
+        "-v", "--verbose", action="store_true", help="list the missing hashes"
+    )
+    status_command.set_defaults(run=command_status)
 
     gc = commands.add_parser(
         "gc", help="folders the configuration no longer produces, and stale temporary files"

@@ -29,6 +29,7 @@ import os
 import typing
 from collections.abc import Callable, Sequence
 
+from ._context import distinct, instance_hash, is_instance, label, wildcard_name
 from ._errors import HashNotFoundError
 from ._lookup import find
 
@@ -41,14 +42,17 @@ PathFunction = Callable[[typing.Any], "str | os.PathLike[str]"]
 
 HASH_REGEX = "[0-9a-f]{32}"
 
-
-def wildcard_name(resource_name: str | None = None) -> str:
-    """``hash`` for full instances, ``<resource>_hash`` for a resource.
-
-    >>> wildcard_name(), wildcard_name("transformed_data")
-    ('hash', 'transformed_data_hash')
-    """
-    return "hash" if resource_name in (None, "all") else f"{resource_name}_hash"
+__all__ = [
+    "HASH_REGEX",
+    "Space",
+    "instance_for",
+    "pattern",
+    "targets",
+    "upstream",
+    "wildcard_constraints",
+    "wildcard_name",
+    "wildcard_path",
+]
 
 
 def wildcard_path(
@@ -56,15 +60,15 @@ def wildcard_path(
 ) -> str:
     """``path_function(instance)`` with the instance's hash replaced by its wildcard."""
     path = os.fspath(path_function(instance))
-    instance_hash = instance.get_instance_hash(resource_name)
-    count = path.count(instance_hash)
+    own_hash = instance_hash(instance, resource_name)
+    count = path.count(own_hash)
     if count != 1:
         raise ValueError(
             f"path {path!r} returned by {getattr(path_function, '__name__', path_function)!r} "
-            f"contains the {resource_name or 'instance'} hash {count} times; expected exactly "
+            f"contains the {label(resource_name)} hash {count} times; expected exactly "
             f"once (does it use get_resources_path({resource_name!r})?)"
         )
-    return path.replace(instance_hash, "{" + wildcard_name(resource_name) + "}")
+    return path.replace(own_hash, "{" + wildcard_name(resource_name) + "}")
 
 
 def pattern(
@@ -76,9 +80,8 @@ def pattern(
 
     ``instances`` may be one instance or a collection (its first instance is used).
     """
-    from ._parser import Parser
-
-    if not isinstance(instances, Parser):
+    if not is_instance(instances):
+        instances = typing.cast("Sequence[Parser]", instances)
         if not len(instances):
             raise ValueError(
                 f"cannot derive the pattern of {getattr(path_function, '__name__', '?')!r} "
@@ -92,11 +95,9 @@ def targets(
     path_function: PathFunction, instances: Sequence[Parser], resource_name: str | None = None
 ) -> list[str]:
     """The concrete paths for a collection, one per distinct (resource) hash, in order."""
-    from ._parser import Parser
-
     return [
         os.fspath(path_function(instance))
-        for instance in Parser.get_resources(instances, resource_name)
+        for instance in distinct(instances, resource_name).values()
     ]
 
 
@@ -149,3 +150,55 @@ def wildcard_constraints(parser: Parser) -> dict[str, str]:
     """
     names = [None, *parser.get_resource_names()]
     return {wildcard_name(name): HASH_REGEX for name in names}
+
+
+class Space:
+    """A collection of instances bound once, so rules name only the path and the resource
+    (as ``snakemake.utils.Paramspace`` does for value wildcards).
+
+    .. code-block:: python
+
+        space = Space(instances)
+        rule preprocess_data:
+            input: space.upstream(paths.transformed_data, "preprocessed_data")
+            output: space.pattern(paths.preprocessed_data, "preprocessed_data")
+        rule all:
+            input: space.targets(paths.preprocessed_data, "preprocessed_data")
+
+    >>> import phyper
+    >>> class M(phyper.Parser):
+    ...     depth = 3
+    >>> parser = M(hashed_resources_folder="d")
+    >>> space = Space(parser.get_instances_from_dictionary({"depth": [1, 2]}))
+    >>> space.pattern(lambda i: i.get_resources_path() + "/model.npz")
+    'd/all/{hash}/model.npz'
+    >>> len(space.targets(lambda i: i.get_resources_path() + "/model.npz"))
+    2
+    """
+
+    def __init__(self, instances: Sequence[Parser]):
+        if not len(instances):
+            raise ValueError("a Space needs at least one instance; got an empty collection")
+        self.instances = instances
+
+    def pattern(self, path_function: PathFunction, resource_name: str | None = None) -> str:
+        """The wildcard pattern of ``path_function``, for ``output:``."""
+        return wildcard_path(path_function, self.instances[0], resource_name)
+
+    def targets(self, path_function: PathFunction, resource_name: str | None = None) -> list[str]:
+        """The concrete paths, one per distinct (resource) hash."""
+        return targets(path_function, self.instances, resource_name)
+
+    def upstream(
+        self, path_function: PathFunction, job_resource: str | None = None
+    ) -> Callable[[typing.Any], str]:
+        """An input function: the job's wildcard -> the upstream path of its instance."""
+        return upstream(path_function, self.instances, job_resource)
+
+    def instance(self, wildcards: typing.Any, resource_name: str | None = None) -> Parser:
+        """The instance a job stands for, for ``run:`` blocks."""
+        return instance_for(wildcards, self.instances, resource_name)
+
+    def wildcard_constraints(self) -> dict[str, str]:
+        """A hash regex for every wildcard of the instances' parser."""
+        return wildcard_constraints(self.instances[0])

@@ -184,13 +184,13 @@ def test_status_counts_complete_and_missing_folders(tree):
     folder, config = tree
     done = phyper("status", str(config), "--file", "score.json", cwd=folder)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "6/6 folders complete (100%)" in done.stdout
+    assert "4/4 folders complete (100%)" in done.stdout
     _, instances = load(config, folder)
     victim = instances[1].get_instance_hash()
     (folder / "results" / "all" / victim / "score.json").unlink()
     result = phyper("status", str(config), "--file", "score.json", "-v", cwd=folder)
     assert result.returncode == 1
-    assert "5/6 folders complete" in result.stdout
+    assert "3/4 folders complete" in result.stdout
     assert victim in result.stdout
     bad = phyper("status", str(config), "--file", "nothing:x.csv", cwd=folder)
     assert bad.returncode == 2 and "'nothing'" in bad.stderr
@@ -251,8 +251,8 @@ def test_verify_finds_renamed_and_edited_folders(tree):
     info.write_text(json.dumps(document))
     result = phyper("verify", "--root", "results", cwd=folder)
     assert result.returncode == 1
-    assert f"{'a' * 32}: metadata says hash {first}" in result.stdout
-    assert f"{second}: hyperparameters hash to" in result.stdout
+    assert f"{'a' * 32}: phyper.json describes hash {first!r}" in result.stdout
+    assert f"{second}: phyper.json holds hyperparameters that hash to" in result.stdout
 
 
 def test_usage_errors_exit_with_two(tree):

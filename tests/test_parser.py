@@ -113,3 +113,28 @@ def test_resource_hash_equals_hash_of_its_dependencies_alone(instances):
     instance = instances[17]
     values = {n: getattr(instance, n) for n in ("transformation", "centering")}
     assert instance.get_instance_hash("preprocessed_data") == phyper.hash_values(values)
+
+
+def test_the_original_phypers_spelling_still_works(parser):
+    instance = parser.new_instance(seed=3)
+    assert instance == parser.replace(seed=3)
+    assert instance.get_hyperparameters() == instance.to_dict()
+    hashable = instance.get_hashable_hyperparameters()
+    assert hashable == instance.to_dict(key_only=True) and "n_epochs" not in hashable
+    assert phyper.hash_values(hashable) == instance.get_instance_hash()
+
+
+def test_describe_shows_each_declaration_with_its_documentation():
+    class Model(phyper.Parser):
+        depth = phyper.hyperparameter(3, doc="hidden layers")
+        dropout = phyper.hyperparameter(0.0, omit=0.0)
+        n_epochs = phyper.non_key(100, doc="passes over the data")
+
+    table = phyper.describe(Model)
+    assert table.loc["depth", "doc"] == "hidden layers"
+    assert table.loc["n_epochs", ["kind", "doc"]].tolist() == ["non-key", "passes over the data"]
+    assert table.loc["dropout", "omit"] == 0.0 and table.loc["depth", "omit"] is None
+    assert list(table.index) == ["depth", "dropout", "n_epochs"]
+    assert phyper.describe(Model(depth=4)).equals(table)  # an instance works too
+    with pytest.raises(TypeError, match="expected a phyper Parser subclass"):
+        phyper.describe(dict)

@@ -97,3 +97,19 @@ def test_hash_paths_stay_short_whatever_the_number_of_hyperparameters(tmp_path):
     wide = type("Wide", (phyper.Parser,), attributes)(hashed_resources_folder=str(tmp_path))
     relative = os.path.relpath(wide.get_resources_path(), tmp_path)
     assert [len(part) for part in relative.split(os.sep)] == [3, 32]
+
+
+def test_a_space_binds_a_collection_once(instances):
+    space = sm.Space(instances)
+    assert space.pattern(transformed, "transformed_data") == sm.pattern(
+        transformed, instances, "transformed_data"
+    )
+    assert space.targets(transformed, "transformed_data") == sm.targets(
+        transformed, instances, "transformed_data"
+    )
+    wildcards = {"hash": instances[7].get_instance_hash()}
+    assert space.upstream(transformed)(wildcards) == transformed(instances[7])
+    assert space.instance(wildcards) is instances[7]
+    assert space.wildcard_constraints() == sm.wildcard_constraints(instances[0])
+    with pytest.raises(ValueError, match="at least one instance"):
+        sm.Space([])

@@ -104,8 +104,8 @@ def test_corrupt_or_foreign_metadata_names_the_file(instances, parser, content, 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("seed", 12, "hash is .* not the folder's"),  # an edited value
-        ("momentum", 0.9, "'momentum'"),  # a hyperparameter the class no longer has
+        ("seed", 12, "hash to .* not the folder's"),  # an edited value
+        ("momentum", 0.9, "hash to .* not the folder's"),  # a value added by hand
     ],
 )
 def test_hand_edited_metadata_is_caught(instances, parser, name, value, message):
@@ -117,6 +117,27 @@ def test_hand_edited_metadata_is_caught(instances, parser, name, value, message)
     path.write_text(json.dumps(document))
     with pytest.raises(phyper.MetadataError, match=message):
         parser.load_instance_from_disk_by_hash(instance.get_instance_hash())
+
+
+def test_a_folder_written_by_an_older_declaration_names_what_changed(instances, parser):
+    # a self-consistent folder whose hyperparameter the class has since dropped
+    values = {**instances[0].to_dict(key_only=True), "momentum": 0.9}
+    old_hash = phyper.hash_values(values)
+    folder = pathlib.Path(parser.hashed_resources_folder, "all", old_hash)
+    folder.mkdir(parents=True)
+    document = {
+        "format": "phyper-info",
+        "hash_spec": phyper.HASH_SPEC_VERSION,
+        "class": "Instance",
+        "resource": "all",
+        "hash": old_hash,
+        "hyperparameters": values,
+        "omitted": [],
+    }
+    (folder / phyper.INFO_FILE).write_text(json.dumps(document))
+    assert phyper.scan(parser.hashed_resources_folder).status.tolist() == ["ok"]
+    with pytest.raises(phyper.MetadataError, match="'momentum' .* is not a hyperparameter"):
+        parser.load_instance_from_disk_by_hash(old_hash)
 
 
 def test_missing_folder_and_malformed_hash(parser):
@@ -211,3 +232,22 @@ def test_only_old_temporary_files_count_as_stale(tmp_path):
     assert stale() == [str(old)]
     assert stale(older_than=0) == sorted([str(old), str(fresh)])
     assert phyper._store.stale_temporaries(tmp_path / "missing") == []
+
+
+def test_atomic_output_renames_only_a_finished_file(tmp_path):
+    target = tmp_path / "deep" / "table.npz"
+    import numpy as np
+
+    with phyper.atomic_output(target) as temporary:
+        assert temporary.endswith(".npz") and os.path.dirname(temporary) == str(target.parent)
+        np.savez(temporary, a=np.arange(3))  # savez keeps a name that ends in .npz
+        assert not target.exists()
+    assert np.load(target)["a"].tolist() == [0, 1, 2]
+    with pytest.raises(RuntimeError, match="boom"), phyper.atomic_output(target) as temporary:
+        np.savez(temporary, a=np.arange(5))
+        raise RuntimeError("boom")
+    assert np.load(target)["a"].tolist() == [0, 1, 2]  # the old content stays
+    assert sorted(p.name for p in target.parent.iterdir()) == ["table.npz"]  # no leftovers
+    never = phyper.atomic_output(tmp_path / "never.csv")
+    with pytest.raises(FileNotFoundError, match="nothing was written"), never:
+        pass
