@@ -26,6 +26,7 @@ from ._errors import (
     UnknownResourceError,
 )
 from ._hashing import HASH_SPEC_VERSION, hash_values
+from ._migrate import migrate_from_original
 from ._parser import Parser
 from ._scan import scan
 from ._schema import hyperparameter, non_key
@@ -56,6 +57,7 @@ __all__ = [
     "collect_from_disk",
     "hash_values",
     "hyperparameter",
+    "migrate_from_original",
     "non_key",
     "scan",
 ]
