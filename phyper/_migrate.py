@@ -247,8 +247,8 @@ def _fit(parser: Parser, resource: str, values: dict[str, object]) -> Parser:
     if unknown:
         hint = closest_hint(unknown[0], names)
         raise _Unfit(
-            f"{', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} not "
-            f"hyperparameters of {cls.__name__}{hint} (hyperparameters: {', '.join(names)})"
+            f"{_names(unknown, 'is not a hyperparameter', 'are not hyperparameters')} of "
+            f"{cls.__name__}{hint} (hyperparameters: {', '.join(names)})"
         )
     if resource != "all":
         dependencies = parser.get_dependencies_for_resources(resource)  # unknown: raises
@@ -256,13 +256,17 @@ def _fit(parser: Parser, resource: str, values: dict[str, object]) -> Parser:
         if extra:
             # the old folder depends on values the new resource ignores: folders would merge
             raise _Unfit(
-                f"{', '.join(map(repr, extra))} {'is' if len(extra) == 1 else 'are'} not "
-                f"dependencies of resource {resource!r} (dependencies: "
+                f"{_names(extra, 'is not a dependency', 'are not dependencies')} of "
+                f"resource {resource!r} (dependencies: "
                 f"{', '.join(dependencies)}); register the resource with the original's "
                 "dependencies"
             )
     # names the old file lacks keep the parser's values (for a resource they are not hashed)
     return parser.replace(**values)
+
+
+def _names(names: list[str], singular: str, plural: str) -> str:
+    return f"{', '.join(map(repr, names))} {singular if len(names) == 1 else plural}"
 
 
 def _has_content(path: str) -> bool:
