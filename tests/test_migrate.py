@@ -352,3 +352,51 @@ def test_command_exits_with_one_on_unfit_folders_and_two_on_usage_errors(tmp_pat
     assert missing.returncode == 2 and "'nowhere' is not a folder" in missing.stderr
     both = run_phyper(*migrate, "--copy", "--move", cwd=tmp_path)
     assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def test_across_filesystems_move_copies_then_removes_and_link_copies(
+    tmp_path, old_root, monkeypatch
+):
+    real_rename = os.rename
+
+    def rename(source, target):
+        if str(source).startswith(str(old_root)):  # the old folder is "on another disk"
+            raise OSError(18, "Invalid cross-device link")
+        return real_rename(source, target)
+
+    def link(source, target, **keywords):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "rename", rename)
+    moved = phyper.migrate_from_original(
+        old_root, make_parser(tmp_path / "moved"), mode="move", dry_run=False
+    )
+    assert moved.status.tolist() == ["done"] * 3, moved.problem.tolist()
+    assert not any(os.path.exists(path) for path in moved.old_path)
+    assert all((pathlib.Path(path) / "metrics.csv").exists() for path in moved.new_path)
+    monkeypatch.setattr(os, "rename", real_rename)
+    for resource, values in FIT:
+        write_old(old_root, resource, values)
+    monkeypatch.setattr(os, "link", link)
+    linked = phyper.migrate_from_original(
+        old_root, make_parser(tmp_path / "linked"), mode="link", dry_run=False
+    )
+    assert linked.status.tolist() == ["done"] * 3, linked.problem.tolist()
+    for row in linked.itertuples():
+        new, old = (
+            pathlib.Path(row.new_path, "metrics.csv"),
+            pathlib.Path(row.old_path, "metrics.csv"),
+        )
+        assert new.read_text() == old.read_text() and new.stat().st_ino != old.stat().st_ino
+
+
+def test_migrating_in_place_leaves_only_phyper_folders(tmp_path, old_root):
+    parser = make_parser(old_root)  # the old root is the new one too
+    frame = phyper.migrate_from_original(old_root, parser, mode="move", dry_run=False)
+    assert frame.status.tolist() == ["done"] * 3
+    scanned = phyper.scan(old_root)
+    assert sorted(scanned.hash) == sorted(frame.new_hash)
+    assert (scanned.status == "ok").all()
+    names = {p.name for p in old_root.glob("*/*")}
+    assert names == set(frame.new_hash)  # no 64-hex folder, no staging folder
+    assert len(phyper.migrate_from_original(old_root, parser, mode="move", dry_run=False)) == 0
