@@ -29,6 +29,7 @@ from ._errors import (
 )
 from ._frame import declarations as describe
 from ._hashing import HASH_SPEC_VERSION, hash_values
+from ._migrate import migrate_from_original
 from ._parser import Parser
 from ._scan import scan
 from ._schema import hyperparameter, non_key
@@ -66,6 +67,7 @@ __all__ = [
     "describe",
     "hash_values",
     "hyperparameter",
+    "migrate_from_original",
     "non_key",
     "scan",
     "status",

@@ -300,6 +300,13 @@ def is_hex(text: str) -> bool:
 
 
 def check_hash(instance_hash: object) -> str:
+    if isinstance(instance_hash, str) and re.fullmatch(r"[0-9a-f]{64}", instance_hash):
+        raise HashNotFoundError(
+            f"{instance_hash!r} looks like a hash of the original phyper (64 hex characters, "
+            "SHA-256), not a phyper hash (32 lowercase hex characters): place the original's "
+            "folders under phyper's hashes with `phyper migrate --from-original OLD_ROOT "
+            "--config CONFIG` (or phyper.migrate_from_original), then use the new hashes"
+        )
     if not isinstance(instance_hash, str) or not HASH_PATTERN.match(instance_hash):
         raise HashNotFoundError(
             f"{instance_hash!r} is not a phyper hash: expected 32 lowercase hex characters"

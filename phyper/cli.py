@@ -310,6 +310,48 @@ def command_verify(options: argparse.Namespace) -> int:
     return FINDINGS_EXIT if problems else OK_EXIT
 
 
+# ------------------------------------------------------------------------------- migrate
+
+
+def command_migrate(options: argparse.Namespace) -> int:
+    """Place the folders of the original phyper (SHA-256 names) under phyper's hashes."""
+    from ._migrate import NO_INFO, UNFIT, migrate_from_original
+
+    parser, instances = load_config(options.config)
+    frame = migrate_from_original(
+        options.from_original,
+        parser,
+        instances,
+        to_root=options.to,
+        mode=options.mode,
+        dry_run=not options.apply,
+    )
+    # in a table, people want the verdict; machines get every column
+    table = options.format == "table"
+    shown = frame.drop(columns=["old_path", "new_path"]) if table else frame
+    if table and not (shown["problem"] != "").any():
+        shown = shown.drop(columns=["problem"])
+    _print_frame(shown, options.format)
+    notes = sys.stdout if table else sys.stderr  # csv and json stay parseable
+    if not len(frame):
+        print(
+            f"no folders of the original phyper under {options.from_original!r} (expected "
+            "<root>/<resource or all>/<64 hex characters>/)",
+            file=notes,
+        )
+        return OK_EXIT
+    counts = frame["status"].value_counts()
+    print(", ".join(f"{n} {status}" for status, n in counts.items()), file=notes)
+    troubled = frame[(frame["problem"] != "") | frame["status"].isin([UNFIT, NO_INFO])]
+    if len(troubled) and not table:
+        print(f"{len(troubled)} folders need attention:", file=sys.stderr)
+        for row in troubled.itertuples():
+            print(f"  {row.old_path}: {row.problem}", file=sys.stderr)
+    if not options.apply:
+        print("dry run: pass --apply to carry it out", file=notes)
+    return FINDINGS_EXIT if len(troubled) else OK_EXIT
+
+
 # ---------------------------------------------------------------------------------- main
 
 
@@ -380,6 +422,30 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="recompute every folder's hash")
     with_root(verify)
     verify.set_defaults(run=command_verify)
+
+    migrate = commands.add_parser(
+        "migrate", help="place the original phyper's SHA-256 folders under phyper's hashes"
+    )
+    migrate.add_argument(
+        "--from-original", required=True, metavar="OLD_ROOT", help="the original's results root"
+    )
+    migrate.add_argument(
+        "--config", required=True, help="a Python file defining `parser` and `instances`"
+    )
+    migrate.add_argument("--to", metavar="NEW_ROOT", help="new root (default: the parser's)")
+    how = migrate.add_mutually_exclusive_group()
+    for choice, explanation in (
+        ("copy", "copy the files; the old folders stay (default)"),
+        ("move", "move the folders; nothing stays behind"),
+        ("link", "hard-link the files (copy across filesystems); both share the contents"),
+    ):
+        how.add_argument(
+            f"--{choice}", dest="mode", action="store_const", const=choice, help=explanation
+        )
+    migrate.set_defaults(mode="copy")
+    migrate.add_argument("--apply", action="store_true", help="do it (default: dry run)")
+    migrate.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    migrate.set_defaults(run=command_migrate)
     return parser
 
 
