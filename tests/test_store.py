@@ -13,7 +13,7 @@ import time
 import pytest
 
 import phyper
-from tests.conftest import SEED_GRID, make_parser
+from tests.conftest import IRIS_GRID, make_parser
 
 ROOT = str(pathlib.Path(__file__).resolve().parent.parent)
 
@@ -131,9 +131,9 @@ def test_missing_folder_and_malformed_hash(parser):
 _WRITER = """
 import sys
 sys.path.insert(0, {root!r})
-from tests.conftest import make_parser, SEED_GRID
+from tests.conftest import make_parser, IRIS_GRID
 parser = make_parser({folder!r})
-grid = dict(SEED_GRID, seed=list(range({seeds})))
+grid = dict(IRIS_GRID, seed=list(range({seeds})))
 instances = parser.get_instances_from_dictionary(grid)
 for _ in range({rounds}):
     report = parser.generate_instance_info_files(instances)
@@ -163,7 +163,7 @@ def test_eight_processes_writing_at_once(tmp_path):
     outputs = [p.communicate(timeout=120)[0].decode() for p in processes]
     assert all(p.returncode == 0 for p in processes), outputs
     parser = make_parser(folder)
-    instances = parser.get_instances_from_dictionary(SEED_GRID)
+    instances = parser.get_instances_from_dictionary(IRIS_GRID)
     assert len(_all_info_files(folder)) == 117
     assert not list(folder.rglob("*.tmp"))
     _check_tree(parser, instances)
@@ -183,7 +183,7 @@ def test_kill_minus_nine_mid_write_leaves_no_half_written_file(tmp_path):
     process.wait()
     assert process.returncode == -signal.SIGKILL
     parser = make_parser(folder)
-    grid = dict(SEED_GRID, seed=list(range(40)))
+    grid = dict(IRIS_GRID, seed=list(range(40)))
     instances = parser.get_instances_from_dictionary(grid)
     done_before = len(_all_info_files(folder))
     assert 0 < done_before < 3600 + 27
