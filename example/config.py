@@ -51,7 +51,7 @@ def make_parser(folder: str = "derived_data") -> Instance:
     )
     parser.register_new_resource(
         name="cross_validated_model",
-        # the seed README's own spelling: the list returned is a fresh one
+        # the original phyper README's spelling: the list returned is a fresh one
         dependencies=parser.get_dependencies_for_resources("preprocessed_data")  # noqa: RUF005
         + ["n_hidden_layers"],
     )

@@ -159,10 +159,14 @@ def load_config(path: str) -> tuple[Parser, list[Parser]]:
     first list of Parser instances) and their parser."""
     if not os.path.isfile(path):
         raise UsageError(f"configuration file {path!r} does not exist")
+    saved_path = list(sys.path)
     for folder in (os.getcwd(), os.path.dirname(os.path.abspath(path))):
         if folder not in sys.path:
             sys.path.insert(0, folder)
-    namespace = runpy.run_path(path, run_name="__phyper_config__")
+    try:
+        namespace = runpy.run_path(path, run_name="__phyper_config__")
+    finally:
+        sys.path[:] = saved_path
 
     def is_collection(value: object) -> bool:
         return (

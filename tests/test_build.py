@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 
 import phyper
-from tests.conftest import SEED_GRID, Instance
+from tests.conftest import IRIS_GRID, Instance
 
 
 def test_grid_is_the_cartesian_product_in_dict_order(parser):
-    instances = parser.get_instances_from_dictionary(SEED_GRID)
+    instances = parser.get_instances_from_dictionary(IRIS_GRID)
     assert len(instances) == 90
-    expected = list(itertools.product(*SEED_GRID.values()))
-    got = [tuple(getattr(i, n) for n in SEED_GRID) for i in instances]
+    expected = list(itertools.product(*IRIS_GRID.values()))
+    got = [tuple(getattr(i, n) for n in IRIS_GRID) for i in instances]
     assert got == expected
     # values not in the grid keep their defaults
     assert {i.seed for i in instances} == {0}

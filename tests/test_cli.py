@@ -64,6 +64,7 @@ def tree(tmp_path):
     each instance folder with a result file; plus an older configuration's folders."""
     old = write_config(tmp_path, "old_config.py", ["identity", "log", "square"])
     parser, instances = load(old, tmp_path)
+    previous = os.getcwd()
     os.chdir(tmp_path)
     try:
         parser.generate_instance_info_files(instances)
@@ -73,7 +74,7 @@ def tree(tmp_path):
             transformed = instance.get_resources_path("transformed_data")
             pathlib.Path(transformed, "data.csv").write_text("x\n1\n")
     finally:
-        os.chdir(pathlib.Path(__file__).parent.parent)
+        os.chdir(previous)
     config = write_config(tmp_path, "config.py", ["identity", "log"])
     return tmp_path, config
 
@@ -266,3 +267,12 @@ def test_usage_errors_exit_with_two(tree):
     empty.write_text("x = 1\n")
     no_instances = phyper("status", str(empty), cwd=folder)
     assert no_instances.returncode == 2 and "defines no instances" in no_instances.stderr
+
+
+def test_load_config_leaves_sys_path_and_cwd_as_they_were(tmp_path):
+    config = write_config(tmp_path, "config.py", ["identity"])
+    path_before, cwd_before = list(sys.path), os.getcwd()
+    _, instances = load(config, tmp_path)
+    assert len(instances) == 2
+    assert sys.path == path_before
+    assert os.getcwd() == cwd_before

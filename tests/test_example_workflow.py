@@ -163,9 +163,9 @@ def test_cluster_generic_executor_gives_the_results_of_a_local_run(tmp_path):
     assert local_best == cluster_best
 
 
-def test_a_seed_readme_style_snakefile_works(tmp_path):
-    folder = copy_workspace(tmp_path / "seed")
-    snakefile = ROOT / "tests" / "data" / "seed_style.smk"
+def test_an_original_readme_style_snakefile_works(tmp_path):
+    folder = copy_workspace(tmp_path / "original")
+    snakefile = ROOT / "tests" / "data" / "original_style.smk"
     output = run_snakemake(folder, "--snakefile", str(snakefile), "all", config={})
     assert job_counts(output) == {
         "_transform_data": 3,
@@ -174,6 +174,6 @@ def test_a_seed_readme_style_snakefile_works(tmp_path):
         "compute_cv_scores": 1,
         "all": 1,
     }
-    assert (folder / "results" / "seed_style_scores.txt").read_text() == "18\n"
+    assert (folder / "results" / "original_style_scores.txt").read_text() == "18\n"
     transformed = sorted((folder / "derived_data" / "transformed_data").glob("*/*.npz"))
     assert [p.read_text().strip() for p in transformed] == [p.parent.name for p in transformed]

@@ -1,4 +1,4 @@
-"""pandas views: projections, filters, tables, descriptions (the seed's score_models flow)."""
+"""pandas views: projections, filters, tables, descriptions (the example's score_models flow)."""
 
 from __future__ import annotations
 

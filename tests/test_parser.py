@@ -90,7 +90,7 @@ def test_dependencies_and_resource_names(parser):
     ]
     union = parser.get_dependencies_for_resources("transformed_data", "preprocessed_data")
     assert union == ["transformation", "centering"]
-    # a fresh list each time: the seed README appends to it
+    # a fresh list each time: the original phyper README appends to it
     parser.get_dependencies_for_resources("transformed_data").append("seed")
     assert parser.get_dependencies_for_resources("transformed_data") == ["transformation"]
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 import phyper
-from tests.conftest import SEED_GRID, make_parser
+from tests.conftest import IRIS_GRID, make_parser
 
 ROOT = str(pathlib.Path(__file__).resolve().parent.parent)
 
@@ -40,10 +40,11 @@ def test_metadata_describes_each_folder(instances, parser):
 def test_writing_again_changes_nothing(instances, parser):
     parser.generate_instance_info_files(instances)
     files = _all_info_files(pathlib.Path(parser.hashed_resources_folder))
-    stamps = [f.stat().st_mtime_ns for f in files]
-    time.sleep(0.01)
+    before = [(f.stat().st_ino, f.read_bytes()) for f in files]
     assert parser.generate_instance_info_files(instances) == phyper.WriteReport(0, 117)
-    assert [f.stat().st_mtime_ns for f in files] == stamps
+    # an untouched file keeps its inode: a rewrite would rename a new file over it
+    assert [(f.stat().st_ino, f.read_bytes()) for f in files] == before
+    assert _all_info_files(pathlib.Path(parser.hashed_resources_folder)) == files
 
 
 def test_load_round_trips_instances_and_resources(instances, parser):
@@ -152,9 +153,9 @@ def test_missing_folder_and_malformed_hash(parser):
 _WRITER = """
 import sys
 sys.path.insert(0, {root!r})
-from tests.conftest import make_parser, SEED_GRID
+from tests.conftest import make_parser, IRIS_GRID
 parser = make_parser({folder!r})
-grid = dict(SEED_GRID, seed=list(range({seeds})))
+grid = dict(IRIS_GRID, seed=list(range({seeds})))
 instances = parser.get_instances_from_dictionary(grid)
 for _ in range({rounds}):
     report = parser.generate_instance_info_files(instances)
@@ -167,7 +168,7 @@ def _writer(folder, seeds=1, rounds=1) -> list[str]:
     return [sys.executable, "-c", script]
 
 
-def _check_tree(parser, instances) -> None:
+def _check_tree(parser) -> None:
     folder = pathlib.Path(parser.hashed_resources_folder)
     for path in _all_info_files(folder):
         document = phyper._store.read_info_file(path)
@@ -184,35 +185,52 @@ def test_eight_processes_writing_at_once(tmp_path):
     outputs = [p.communicate(timeout=120)[0].decode() for p in processes]
     assert all(p.returncode == 0 for p in processes), outputs
     parser = make_parser(folder)
-    instances = parser.get_instances_from_dictionary(SEED_GRID)
+    instances = parser.get_instances_from_dictionary(IRIS_GRID)
     assert len(_all_info_files(folder)) == 117
     assert not list(folder.rglob("*.tmp"))
-    _check_tree(parser, instances)
+    _check_tree(parser)
     assert parser.generate_instance_info_files(instances) == phyper.WriteReport(0, 117)
+
+
+_ENDLESS_WRITER = """
+import itertools, sys
+sys.path.insert(0, {root!r})
+from tests.conftest import make_parser, IRIS_GRID
+parser = make_parser({folder!r})
+for seed in itertools.count():  # never finishes: only the kill stops it
+    parser.generate_instance_info_files(
+        parser.get_instances_from_dictionary(dict(IRIS_GRID, seed=[seed]))
+    )
+"""
 
 
 def test_kill_minus_nine_mid_write_leaves_no_half_written_file(tmp_path):
     folder = tmp_path / "derived_data"
-    # 40 seeds x 90 = 3,600 instances: long enough to be killed part-way
-    process = subprocess.Popen(_writer(folder, seeds=40), stdout=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if (folder / "all").exists() and len(os.listdir(folder / "all")) > 200:
-            break
-        time.sleep(0.005)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    script = _ENDLESS_WRITER.format(root=ROOT, folder=str(folder))
+    process = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 120
+        while not ((folder / "all").exists() and len(os.listdir(folder / "all")) > 200):
+            assert process.poll() is None, "the writer stopped before it was killed"
+            assert time.monotonic() < deadline, "the writer wrote too slowly"
+            time.sleep(0.005)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
     assert process.returncode == -signal.SIGKILL
     parser = make_parser(folder)
-    grid = dict(SEED_GRID, seed=list(range(40)))
-    instances = parser.get_instances_from_dictionary(grid)
     done_before = len(_all_info_files(folder))
-    assert 0 < done_before < 3600 + 27
-    _check_tree(parser, instances)  # every file that exists is whole and correct
+    _check_tree(parser)  # every file that exists is whole and correct
+    seeds = 1 + max(
+        parser.load_instance_from_disk_by_hash(path.parent.name).seed
+        for path in (folder / "all").glob(f"*/{phyper.INFO_FILE}")
+    )
+    assert seeds >= 3  # more than 200 instance folders, 90 per seed
+    instances = parser.get_instances_from_dictionary(dict(IRIS_GRID, seed=list(range(seeds))))
     report = parser.generate_instance_info_files(instances)  # a rerun picks up where it stopped
-    assert report.unchanged >= done_before
-    assert report.written + report.unchanged == 3600 + 3 + 6 + 18
-    _check_tree(parser, instances)
+    assert report.unchanged == done_before
+    assert report.written + report.unchanged == 90 * seeds + 3 + 6 + 18
+    _check_tree(parser)
 
 
 def test_only_old_temporary_files_count_as_stale(tmp_path):

@@ -27,7 +27,7 @@ rule train_nn:
 
 rule compute_cv_scores:
     input: [training_metrics(instance) for instance in instances]
-    output: "results/seed_style_scores.txt"
+    output: "results/original_style_scores.txt"
     run:
         names = instances[0].get_dependencies_for_resources('cross_validated_model')
         df = Instance.get_projections(instances, hyperparameter_names=names)
