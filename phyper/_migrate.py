@@ -19,8 +19,9 @@ import tempfile
 import typing
 from dataclasses import asdict, dataclass
 
+from ._context import ALL, distinct, is_instance
 from ._errors import PhyperError, closest_hint
-from ._store import INFO_FILE
+from ._store import INFO_FILE, render_info, write_atomic
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -115,9 +116,7 @@ def migrate_from_original(
     """
     import pandas as pd
 
-    from ._parser import Parser
-
-    if not isinstance(parser, Parser):
+    if not is_instance(parser):
         raise MigrationError(
             f"parser must be an instance of a phyper.Parser subclass, got {type(parser).__name__}"
         )
@@ -145,7 +144,7 @@ def migrate_from_original(
         except (_Unfit, PhyperError, TypeError, ValueError) as error:
             row.status, row.problem = UNFIT, f"{OLD_INFO_FILE}: {error}"
             continue
-        row.new_hash = instance.get_instance_hash(None if resource == "all" else resource)
+        row.new_hash = instance.get_instance_hash(None if resource == ALL else resource)
         row.new_path = os.path.join(destination, resource, row.new_hash)
         first = claimed.setdefault(row.new_path, old_hash)
         if first != old_hash:
@@ -177,8 +176,7 @@ def migrate_from_original(
     if instances is not None:
         expected: dict[str, set[str]] = {}
         for resource in {row.resource for row in rows if row.new_hash}:
-            name = None if resource == "all" else resource
-            expected[resource] = set(Parser.get_instances_hashes(instances, name))
+            expected[resource] = set(distinct(instances, None if resource == ALL else resource))
         frame["in_config"] = [
             bool(row.new_hash) and row.new_hash in expected.get(row.resource, ()) for row in rows
         ]
@@ -250,7 +248,7 @@ def _fit(parser: Parser, resource: str, values: dict[str, object]) -> Parser:
             f"{_names(unknown, 'is not a hyperparameter', 'are not hyperparameters')} of "
             f"{cls.__name__}{hint} (hyperparameters: {', '.join(names)})"
         )
-    if resource != "all":
+    if resource != ALL:
         dependencies = parser.get_dependencies_for_resources(resource)  # unknown: raises
         extra = [name for name in values if name not in dependencies]
         if extra:
@@ -296,7 +294,6 @@ def _place(instance: Parser, resource: str, old_path: str, new_path: str, mode: 
     staging_root = tempfile.mkdtemp(
         prefix=f"{STAGING_PREFIX}{os.path.basename(old_path)[:12]}-", suffix=".tmp", dir=parent
     )
-    # a parser rooted in the staging folder writes the metadata file into the staged folder
     staged = os.path.join(staging_root, resource, os.path.basename(new_path))
     os.mkdir(os.path.dirname(staged))
     had_info = os.path.lexists(os.path.join(old_path, INFO_FILE))
@@ -323,7 +320,7 @@ def _place(instance: Parser, resource: str, old_path: str, new_path: str, mode: 
             shutil.copytree(old_path, staged, symlinks=True, copy_function=_link_or_copy)
         else:
             shutil.copytree(old_path, staged, symlinks=True)
-        _write_metadata(instance, resource, staging_root)
+        _write_metadata(instance, resource, staged)
         if os.path.isdir(new_path) and not os.path.islink(new_path):
             # only phyper's metadata is there (checked by the caller); ours replaces it
             with contextlib.suppress(FileNotFoundError):
@@ -352,13 +349,6 @@ def _place(instance: Parser, resource: str, old_path: str, new_path: str, mode: 
             shutil.rmtree(staging_root, ignore_errors=True)
 
 
-def _write_metadata(instance: Parser, resource: str, staging_root: str) -> None:
-    cls = type(instance)
-    staging_parser = cls(hashed_resources_folder=staging_root)
-    name = None if resource == "all" else resource
-    if name is not None:
-        staging_parser.register_new_resource(name, instance.get_dependencies_for_resources(name))
-    staged = staging_parser.replace(**instance.to_dict())
-    if staged.get_instance_hash(name) != instance.get_instance_hash(name):
-        raise RuntimeError(f"phyper bug: the staged {resource} instance hashes differently")
-    cls.generate_instance_info_files([staged], resource_names=[name])
+def _write_metadata(instance: Parser, resource: str, staged: str) -> None:
+    resource_name = None if resource == ALL else resource
+    write_atomic(os.path.join(staged, INFO_FILE), render_info(instance, resource_name))
