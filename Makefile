@@ -21,9 +21,10 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
-# the example pipeline end to end: the grid trained by Snakemake, then the notebook executed
+# the example pipeline end to end: the grid trained by Snakemake (config/default.yaml, options
+# from profiles/default), then the notebook executed; job commands run `python` from .venv
 demo: $(STAMP)
-	$(BIN)/snakemake --cores 8 all
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake all
 	$(BIN)/python -m example.render_notebook
 
 bench: $(STAMP)

@@ -1,71 +1,68 @@
-# The phyper example: `snakemake -j8 all` trains the whole grid (see README.md).
+# The phyper example: `snakemake all` trains the whole grid (see README.md).
 #
-# Quick runs: --config epochs=2 transformations=identity,log small=1
-# Each shared intermediate result is computed once: 3 transformations, 6 preprocessings,
-# 90 trainings. The DAG: `snakemake --dag all | dot -Tpdf > dag.pdf`.
-import os
-import sys
+# The instances come from a YAML sweep file: config/default.yaml unless another is given
+# (`snakemake --configfile config/quick.yaml all`); the workflow profile in
+# profiles/default sets the default and the options large grids need. Each step command is
+# given the same file, so jobs build exactly the instances this Snakefile built. Each shared
+# intermediate result is computed once: 3 transformations, 6 preprocessings, 90 trainings.
+# The DAG: `snakemake --dag all | dot -Tpdf > dag.pdf`.
+from phyper.snakemake import Space
 
-for _knob in ("epochs", "transformations", "small"):
-    # the job processes read the same knobs, so they build the same instances
-    if _knob in config:
-        os.environ[f"PHYPER_EXAMPLE_{_knob.upper()}"] = str(config[_knob])
+from example import config, paths
 
-from phyper.snakemake import pattern, targets, upstream, wildcard_constraints as hash_constraints
-
-from example import paths
-from example.config import instances, parser
-
-# Jobs run `python` from the PATH, with this interpreter's environment first: the recorded
-# command then stays the same whichever spelling of the interpreter started Snakemake.
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-STEP = "python -m example"
+# the sweep file this run was started with (the last --configfile), else the default
+SWEEP = workflow.configfiles[-1] if workflow.configfiles else config.DEFAULT_SWEEP
+parser, instances = config.load(SWEEP)
+space = Space(instances)
 
 
 wildcard_constraints:
-    **hash_constraints(parser),
+    **space.wildcard_constraints(),
 
 
 rule all:
     input:
-        targets(paths.model_weights, instances),
-        targets(paths.training_metrics, instances),
+        space.targets(paths.model_weights),
+        space.targets(paths.training_metrics),
         paths.best_model_test_metrics(),
 
 
+# `{SWEEP}` is filled in when a job runs: the recorded command stays the same whichever
+# sweep is used, so switching sweeps reruns nothing whose instance did not change.
 rule transform_data:
     output:
-        pattern(paths.transformed_data, instances, "transformed_data"),
+        space.pattern(paths.transformed_data, "transformed_data"),
     shell:
-        STEP + " transform-data --hash {wildcards.transformed_data_hash}"
+        "python -m example transform-data --sweep {SWEEP} --hash {wildcards.transformed_data_hash}"
 
 
 rule preprocess_data:
     input:
-        upstream(paths.transformed_data, instances, "preprocessed_data"),
+        space.upstream(paths.transformed_data, "preprocessed_data"),
     output:
-        pattern(paths.preprocessed_data, instances, "preprocessed_data"),
+        space.pattern(paths.preprocessed_data, "preprocessed_data"),
     shell:
-        STEP + " preprocess-data --hash {wildcards.preprocessed_data_hash}"
+        "python -m example preprocess-data --sweep {SWEEP} --hash {wildcards.preprocessed_data_hash}"
 
 
 rule train_model:
     input:
-        upstream(paths.preprocessed_data, instances),
+        space.upstream(paths.preprocessed_data),
     output:
-        pattern(paths.model_weights, instances),
-        pattern(paths.training_metrics, instances),
+        space.pattern(paths.model_weights),
+        space.pattern(paths.training_metrics),
     shell:
-        STEP + " train-model --hash {wildcards.hash}"
+        "python -m example train-model --sweep {SWEEP} --hash {wildcards.hash}"
 
 
 rule cross_validation_scores:
     input:
-        targets(paths.training_metrics, instances),
+        space.targets(paths.training_metrics),
     output:
         paths.cross_validation_scores(),
+        paths.recorded_sweep(),
     shell:
-        STEP + " cross-validation-scores"
+        "python -m example cross-validation-scores --sweep {SWEEP}"
 
 
 rule train_best_model:
@@ -75,4 +72,4 @@ rule train_best_model:
         paths.best_model_test_metrics(),
         paths.best_model_learning_curve(),
     shell:
-        STEP + " train-best-model"
+        "python -m example train-best-model --sweep {SWEEP}"

@@ -1,10 +1,13 @@
 """The example's steps as a command line, one sub-command per Snakemake rule.
 
-python -m example transform-data --hash <transformed_data hash>
-python -m example preprocess-data --hash <preprocessed_data hash>
-python -m example train-model --hash <instance hash>
-python -m example cross-validation-scores
-python -m example train-best-model
+python -m example transform-data --hash <transformed_data hash> [--sweep FILE]
+python -m example preprocess-data --hash <preprocessed_data hash> [--sweep FILE]
+python -m example train-model --hash <instance hash> [--sweep FILE]
+python -m example cross-validation-scores [--sweep FILE]
+python -m example train-best-model [--sweep FILE]
+
+``--sweep`` names the YAML sweep file the instances come from (default: config/default.yaml);
+the Snakefile passes the one it was started with.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from example.config import Instance, instances
+from example import config
 
 # sub-command -> (resource whose hash names the job, or None for the full instance)
 PER_HASH_STEPS = {
@@ -20,23 +23,26 @@ PER_HASH_STEPS = {
     "preprocess-data": "preprocessed_data",
     "train-model": None,
 }
+# a training run that stopped at a go/no-go gate, waiting for `phyper decide`
+AWAITING_DECISION_EXIT = 3
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m example", description=__doc__)
     steps = parser.add_subparsers(dest="step", required=True)
-    for step in PER_HASH_STEPS:
+    for step in [*PER_HASH_STEPS, "cross-validation-scores", "train-best-model"]:
         sub = steps.add_parser(step)
-        sub.add_argument("--hash", "--instance-hash", dest="hash", required=True)
-    steps.add_parser("cross-validation-scores")
-    steps.add_parser("train-best-model")
+        sub.add_argument("--sweep", default=config.DEFAULT_SWEEP, help="the YAML sweep file")
+        if step in PER_HASH_STEPS:
+            sub.add_argument("--hash", "--instance-hash", dest="hash", required=True)
     arguments = parser.parse_args(argv)
+    _, instances = config.load(arguments.sweep)
 
     if arguments.step in PER_HASH_STEPS:
         resource = PER_HASH_STEPS[arguments.step]
-        instance = Instance.get_instance_from_hash(arguments.hash, instances, resource)
+        instance = config.Instance.get_instance_from_hash(arguments.hash, instances, resource)
         # the folder describes itself: its metadata file is written beside the results
-        Instance.generate_instance_info_files([instance], resource_names=[resource])
+        config.Instance.generate_instance_info_files([instance], resource_names=[resource])
         if arguments.step == "transform-data":
             from example.transform import transform_data as run
         elif arguments.step == "preprocess-data":
@@ -47,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     elif arguments.step == "cross-validation-scores":
         from example.score_models import compute_score_for_each_model
 
-        scores = compute_score_for_each_model(instances)
+        scores = compute_score_for_each_model(instances, arguments.sweep)
         print(scores.head().to_string(index=False))
     else:
         from example.best_model import train_best_model

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pandas as pd
 
+import phyper
 from example import data, paths
 from example.config import Instance
 from example.train import fit_epochs, save_table
@@ -32,9 +32,7 @@ def train_best_model(instances: list[Instance]) -> dict[str, object]:
         "test_loss": float(curve.test_loss.iloc[-1]),
         "test_accuracy": float(curve.test_accuracy.iloc[-1]),
     }
-    path = paths.best_model_test_metrics()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(f"{path}.partial", "w") as stream:
-        json.dump(summary, stream, indent=2)
-    os.replace(f"{path}.partial", path)
+    with phyper.atomic_output(paths.best_model_test_metrics()) as temporary:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump(summary, stream, indent=2)
     return summary

@@ -1,28 +1,26 @@
-"""The hyperparameters, the resources and the grid: everything the pipeline depends on.
+"""The hyperparameters and the resources of the Iris pipeline; which instances to run comes
+from a YAML sweep file (``config/default.yaml``, or any other given explicitly).
 
-Knobs for quick runs come from the environment (the Snakefile sets them from ``--config``), so
-the job processes, wherever they run, build exactly the same instances as the Snakefile:
-
-- ``PHYPER_EXAMPLE_EPOCHS``: epochs per model (non-key: it never changes a hash);
-- ``PHYPER_EXAMPLE_TRANSFORMATIONS``: comma-separated transformations of the grid;
-- ``PHYPER_EXAMPLE_SMALL``: ``1`` for a tiny grid (2 folds, 1 depth, no centering).
+>>> parser, instances = load("config/quick.yaml")
+>>> len(instances), instances[0].n_epochs
+(4, 2)
 """
 
 from __future__ import annotations
 
 import os
+import pathlib
 
 import phyper
 
-
-def knob(name: str, default: str) -> str:
-    return os.environ.get(f"PHYPER_EXAMPLE_{name.upper()}", default) or default
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DEFAULT_SWEEP = os.path.join("config", "default.yaml")
 
 
 class NonKeys:
     """Non-key hyperparameters: needed to run, but they do not define a model."""
 
-    n_epochs = int(knob("epochs", "100"))
+    n_epochs = 100
     batch_size = 32
     learning_rate = 0.01
     log_interval = 25
@@ -51,30 +49,29 @@ def make_parser(folder: str = "derived_data") -> Instance:
     )
     parser.register_new_resource(
         name="cross_validated_model",
-        # the original phyper README's spelling: the list returned is a fresh one
+        # the original phyper's spelling: the list returned is a fresh one
         dependencies=parser.get_dependencies_for_resources("preprocessed_data")  # noqa: RUF005
         + ["n_hidden_layers"],
     )
     return parser
 
 
-parser = make_parser()
+def load(
+    sweep: str | os.PathLike[str] = DEFAULT_SWEEP, folder: str = "derived_data"
+) -> tuple[Instance, list[Instance]]:
+    """The parser and the instances of a sweep file."""
+    parser = make_parser(folder)
+    return parser, parser.get_instances_from_yaml(resolve(sweep))
 
-TRANSFORMATIONS = knob("transformations", "identity,log,square").split(",")
 
-if knob("small", "0") == "1":
-    grid = {
-        "transformation": TRANSFORMATIONS,
-        "n_hidden_layers": [1],
-        "cv_k": [2],
-        "cv_fold": [0, 1],
-    }
-else:
-    grid = {
-        "transformation": TRANSFORMATIONS,
-        "centering": [True, False],
-        "n_hidden_layers": [1, 2, 3],
-        "cv_fold": list(range(Instance.cv_k)),
-    }
+def resolve(sweep: str | os.PathLike[str]) -> pathlib.Path:
+    """A sweep file's path; a relative one that does not exist from the working directory is
+    looked up from the repository root, so the steps run from anywhere."""
+    path = pathlib.Path(sweep)
+    if not path.is_absolute() and not path.exists() and (ROOT / path).exists():
+        return ROOT / path
+    return path
 
-instances: list[Instance] = parser.get_instances_from_dictionary(grid)
+
+# `phyper status example/config.py` and `phyper gc example/config.py` read these: the default sweep
+parser, instances = load()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
+
+import phyper
 
 CLASSES = np.array([0, 1, 2])
 TEST_FRACTION = 0.2
@@ -49,10 +49,8 @@ def fold_masks(labels: np.ndarray, cv_k: int, cv_fold: int) -> tuple[np.ndarray,
 
 def save_arrays(path: str, **arrays: np.ndarray) -> None:
     """Save arrays to ``path`` (created folders), renamed into place when complete."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.partial.npz"
-    np.savez(temporary, **arrays)
-    os.replace(temporary, path)
+    with phyper.atomic_output(path) as temporary:
+        np.savez(temporary, **arrays)
 
 
 def load_arrays(path: str) -> dict[str, np.ndarray]:

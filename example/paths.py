@@ -25,6 +25,11 @@ def training_metrics(instance: Instance) -> str:
     return os.path.join(instance.get_resources_path(), "training_metrics.csv")
 
 
+def recorded_sweep() -> str:
+    """The sweep file the last workflow run used, copied beside its results."""
+    return os.path.join(RESULTS, "sweep.yaml")
+
+
 def cross_validation_scores() -> str:
     return os.path.join(RESULTS, "cross_validation_scores.csv")
 

@@ -7,9 +7,12 @@ epoch's validation loss, and it is named by its ``cross_validated_model`` hash.
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 
-from example import paths
+import phyper
+from example import config, paths
 from example.config import Instance
 from example.train import save_table
 
@@ -19,7 +22,8 @@ def last_epoch(instance: Instance) -> pd.Series:
     return metrics.iloc[-1]
 
 
-def compute_score_for_each_model(instances: list[Instance]) -> pd.DataFrame:
+def compute_score_for_each_model(instances: list[Instance], sweep: str) -> pd.DataFrame:
+    """Score every cross-validated model; record the sweep file the scores come from."""
     names = instances[0].get_dependencies_for_resources("cross_validated_model")
     combinations = Instance.get_projections(instances, hyperparameter_names=names)
     rows = []
@@ -44,4 +48,6 @@ def compute_score_for_each_model(instances: list[Instance]) -> pd.DataFrame:
         )
     scores = pd.DataFrame(rows).sort_values("average_validation_loss", kind="stable")
     save_table(scores, paths.cross_validation_scores())
+    with phyper.atomic_output(paths.recorded_sweep()) as temporary:
+        shutil.copyfile(config.resolve(sweep), temporary)
     return scores

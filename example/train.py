@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 
+import phyper
 from example import data, paths
 from example.config import Instance
 
@@ -60,10 +59,8 @@ def save_model(model, path: str) -> None:
 
 
 def save_table(table: pd.DataFrame, path: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.partial"
-    table.to_csv(temporary, index=False)
-    os.replace(temporary, path)
+    with phyper.atomic_output(path) as temporary:
+        table.to_csv(temporary, index=False)
 
 
 def train_model(instance: Instance) -> str:

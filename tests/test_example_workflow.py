@@ -7,7 +7,6 @@ ask Snakemake what it would do after each kind of change.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -15,9 +14,15 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.workflow import ROOT, copy_workspace, job_counts, run_snakemake
+from tests.workflow import (
+    ROOT,
+    copy_workspace,
+    environment,
+    job_counts,
+    run_snakemake,
+    write_sweep,
+)
 
-FAST = {"epochs": 2}
 FULL_GRID_JOBS = {
     "all": 1,
     "transform_data": 3,
@@ -31,17 +36,18 @@ FULL_GRID_JOBS = {
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     workspace = copy_workspace(tmp_path_factory.mktemp("example"))
-    output = run_snakemake(workspace, "all", config=FAST)
-    return workspace, output
+    fast = write_sweep(workspace, "fast", fixed={"n_epochs": 2})
+    output = run_snakemake(workspace, "all", sweep=fast)
+    return workspace, output, fast
 
 
 def test_full_run_computes_each_shared_result_once(workspace):
-    _, output = workspace
+    _, output, _ = workspace
     assert job_counts(output) == FULL_GRID_JOBS
 
 
 def test_results_are_complete_and_self_describing(workspace):
-    folder, _ = workspace
+    folder, _, fast = workspace
     scores = pd.read_csv(folder / "results" / "cross_validation_scores.csv")
     assert len(scores) == 18
     assert (scores.n_folds == 5).all()
@@ -56,28 +62,29 @@ def test_results_are_complete_and_self_describing(workspace):
 
 
 def test_rerun_has_nothing_to_do(workspace):
-    folder, _ = workspace
-    output = run_snakemake(folder, "-n", "all", config=FAST)
+    folder, _, fast = workspace
+    output = run_snakemake(folder, "-n", "all", sweep=fast)
     assert job_counts(output) == {}
     assert "Nothing to be done" in output
+    # the configuration the results came from is recorded beside them
+    assert (folder / "results" / "sweep.yaml").read_text() == (folder / fast).read_text()
 
 
 def test_changing_non_key_values_reruns_nothing(workspace):
-    folder, _ = workspace
-    assert job_counts(run_snakemake(folder, "-n", "all", config={"epochs": 50})) == {}
-    config = folder / "example" / "config.py"
-    original = config.read_text()
-    try:
-        config.write_text(original.replace("learning_rate = 0.01", "learning_rate = 0.5"))
-        assert job_counts(run_snakemake(folder, "-n", "all", config=FAST)) == {}
-    finally:
-        config.write_text(original)
+    folder, _, fast = workspace
+    other = write_sweep(folder, "other", fixed={"n_epochs": 50, "learning_rate": 0.5})
+    assert job_counts(run_snakemake(folder, "-n", "all", sweep=other)) == {}
 
 
 def test_adding_a_transformation_runs_only_the_new_jobs(workspace):
-    folder, _ = workspace
-    more = {**FAST, "transformations": "identity,log,square,sqrt"}
-    assert job_counts(run_snakemake(folder, "-n", "all", config=more)) == {
+    folder, _, fast = workspace
+    more = write_sweep(
+        folder,
+        "more",
+        fixed={"n_epochs": 2},
+        grid={"transformation": ["identity", "log", "square", "sqrt"]},
+    )
+    assert job_counts(run_snakemake(folder, "-n", "all", sweep=more)) == {
         "all": 1,
         "transform_data": 1,
         "preprocess_data": 2,
@@ -88,10 +95,10 @@ def test_adding_a_transformation_runs_only_the_new_jobs(workspace):
 
 
 def test_deleting_one_model_reruns_only_that_model(workspace):
-    folder, _ = workspace
+    folder, _, fast = workspace
     victim = next((folder / "derived_data" / "all").glob("*/training_metrics.csv"))
     victim.unlink()
-    output = run_snakemake(folder, "all", config=FAST)
+    output = run_snakemake(folder, "all", sweep=fast)
     assert job_counts(output) == {
         "all": 1,
         "train_model": 1,
@@ -103,12 +110,11 @@ def test_deleting_one_model_reruns_only_that_model(workspace):
 
 
 def test_notebook_executes_and_saves_its_plots(workspace):
-    folder, _ = workspace
-    env = {**os.environ, "PHYPER_EXAMPLE_EPOCHS": "2"}
+    folder, _, fast = workspace
     result = subprocess.run(
         [sys.executable, "-m", "example.render_notebook"],
         cwd=folder,
-        env=env,
+        env=environment(),
         capture_output=True,
         text=True,
         timeout=600,
@@ -128,9 +134,6 @@ def test_notebook_executes_and_saves_its_plots(workspace):
     assert "plot:" in result.stdout
 
 
-SMALL = {"epochs": 3, "small": 1, "transformations": "identity,log"}
-
-
 def _results(folder: pathlib.Path) -> tuple[pd.DataFrame, dict]:
     scores = pd.read_csv(folder / "results" / "cross_validation_scores.csv")
     best = json.loads((folder / "results" / "best_model" / "test_metrics.json").read_text())
@@ -139,8 +142,10 @@ def _results(folder: pathlib.Path) -> tuple[pd.DataFrame, dict]:
 
 def test_cluster_generic_executor_gives_the_results_of_a_local_run(tmp_path):
     local = copy_workspace(tmp_path / "local")
-    run_snakemake(local, "all", config=SMALL)
+    small = write_sweep(local, "small", fixed={"n_epochs": 3}, base="quick")
+    run_snakemake(local, "all", sweep=small)
     cluster = copy_workspace(tmp_path / "cluster")
+    write_sweep(cluster, "small", fixed={"n_epochs": 3}, base="quick")
     submit = ROOT / "tests" / "data" / "submit_local.sh"
     output = run_snakemake(
         cluster,
@@ -153,7 +158,7 @@ def test_cluster_generic_executor_gives_the_results_of_a_local_run(tmp_path):
         "4",
         "--latency-wait",
         "5",
-        config=SMALL,
+        sweep=small,
     )
     assert job_counts(output)["train_model"] == 4
     assert "local-" in output  # the jobs went through the submit command
@@ -166,7 +171,7 @@ def test_cluster_generic_executor_gives_the_results_of_a_local_run(tmp_path):
 def test_an_original_readme_style_snakefile_works(tmp_path):
     folder = copy_workspace(tmp_path / "original")
     snakefile = ROOT / "tests" / "data" / "original_style.smk"
-    output = run_snakemake(folder, "--snakefile", str(snakefile), "all", config={})
+    output = run_snakemake(folder, "--snakefile", str(snakefile), "all")
     assert job_counts(output) == {
         "_transform_data": 3,
         "_preprocess_data": 6,

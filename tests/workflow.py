@@ -9,26 +9,51 @@ import shutil
 import subprocess
 import sys
 
+import yaml
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def copy_workspace(target: pathlib.Path) -> pathlib.Path:
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "Snakefile", target / "Snakefile")
-    shutil.copytree(
-        ROOT / "example", target / "example", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    ignore = shutil.ignore_patterns("__pycache__")
+    for folder in ("example", "config", "profiles"):
+        shutil.copytree(ROOT / folder, target / folder, ignore=ignore)
     return target
 
 
-def run_snakemake(workspace: pathlib.Path, *arguments: str, config: dict[str, object]) -> str:
-    """Run Snakemake in ``workspace``; return its whole output (it fails loudly)."""
+def write_sweep(
+    workspace: pathlib.Path,
+    name: str,
+    fixed: dict[str, object] | None = None,
+    grid: dict[str, object] | None = None,
+    base: str = "default",
+) -> str:
+    """A variant of one of the example's sweep files, written into the workspace; its path
+    relative to the workspace."""
+    document = yaml.safe_load((workspace / "config" / f"{base}.yaml").read_text())
+    document["fixed"] = {**document.get("fixed", {}), **(fixed or {})}
+    document["grid"] = {**document.get("grid", {}), **(grid or {})}
+    path = pathlib.Path("config", f"{name}.yaml")
+    (workspace / path).write_text(yaml.safe_dump(document))
+    return str(path)
+
+
+def environment() -> dict[str, str]:
+    """The job commands run `python` from the PATH: this interpreter's environment first."""
+    path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    return {**os.environ, "PATH": path}
+
+
+def run_snakemake(workspace: pathlib.Path, *arguments: str, sweep: str | None = None) -> str:
+    """Run Snakemake in ``workspace`` (with a sweep file, else the profile's default); return
+    its whole output (it fails loudly)."""
     command = [sys.executable, "-m", "snakemake", "--cores", "2", *arguments]
-    if config:
-        command += ["--config", *(f"{k}={v}" for k, v in config.items())]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PHYPER_EXAMPLE_")}
+    if sweep:
+        command += ["--configfile", sweep]
     result = subprocess.run(
-        command, cwd=workspace, capture_output=True, text=True, env=env, timeout=1800
+        command, cwd=workspace, capture_output=True, text=True, env=environment(), timeout=1800
     )
     output = result.stdout + result.stderr
     if result.returncode != 0:
