@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 
 import pandas as pd
 
@@ -33,6 +34,5 @@ def train_best_model(instances: list[Instance]) -> dict[str, object]:
         "test_accuracy": float(curve.test_accuracy.iloc[-1]),
     }
     with phyper.atomic_output(paths.best_model_test_metrics()) as temporary:
-        with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump(summary, stream, indent=2)
+        pathlib.Path(temporary).write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary

@@ -47,7 +47,7 @@ def test_full_run_computes_each_shared_result_once(workspace):
 
 
 def test_results_are_complete_and_self_describing(workspace):
-    folder, _, fast = workspace
+    folder, _, _ = workspace
     scores = pd.read_csv(folder / "results" / "cross_validation_scores.csv")
     assert len(scores) == 18
     assert (scores.n_folds == 5).all()
@@ -71,13 +71,13 @@ def test_rerun_has_nothing_to_do(workspace):
 
 
 def test_changing_non_key_values_reruns_nothing(workspace):
-    folder, _, fast = workspace
+    folder, _, _ = workspace
     other = write_sweep(folder, "other", fixed={"n_epochs": 50, "learning_rate": 0.5})
     assert job_counts(run_snakemake(folder, "-n", "all", sweep=other)) == {}
 
 
 def test_adding_a_transformation_runs_only_the_new_jobs(workspace):
-    folder, _, fast = workspace
+    folder, _, _ = workspace
     more = write_sweep(
         folder,
         "more",
@@ -110,7 +110,7 @@ def test_deleting_one_model_reruns_only_that_model(workspace):
 
 
 def test_notebook_executes_and_saves_its_plots(workspace):
-    folder, _, fast = workspace
+    folder, _, _ = workspace
     result = subprocess.run(
         [sys.executable, "-m", "example.render_notebook"],
         cwd=folder,
