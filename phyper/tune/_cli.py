@@ -40,7 +40,7 @@ def command_runs(options: argparse.Namespace) -> int:
     elif options.format == "json":
         text = frame.to_json(orient="records", indent=2) + "\n"
     else:
-        shown = frame.drop(columns=["folder"]).fillna("")
+        shown = frame.drop(columns=["folder"]).astype(object).fillna("")
         text = (shown.to_string(index=False) if len(shown) else "(no runs)") + "\n"
     sys.stdout.write(text)
     return OK_EXIT
