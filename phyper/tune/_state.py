@@ -84,7 +84,8 @@ class RunState:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             document[f.name] = value.value if isinstance(value, Status) else value
-        return (json.dumps(document, indent=1, allow_nan=False) + "\n").encode("utf-8")
+        # one line: json's C encoder (indent= falls back to pure Python, 0.1 ms per commit)
+        return (json.dumps(document, allow_nan=False) + "\n").encode("utf-8")
 
 
 _OPTIONAL_STR = ("checkpoint", "checkpoint_digest", "best_checkpoint", "best_checkpoint_digest",
