@@ -132,8 +132,9 @@ class History:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, elapsed_seconds: float = 0.0) -> History:
-        """A history from a DataFrame (e.g. a run's ``metrics.csv``); NaN cells that are absent
-        values are kept as NaN, since a CSV cannot tell them apart."""
+        """A history from a DataFrame (e.g. a run's ``metrics.csv`` read by pandas). A NaN cell
+        stays NaN (so ``non_finite`` fires as it did in the run), although pandas also reads an
+        empty cell (a metric not reported that epoch) as NaN."""
         columns = [c for c in frame.columns if c != "epoch"]
         if "epoch" in frame.columns:
             frame = frame.sort_values("epoch")

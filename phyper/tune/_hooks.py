@@ -139,6 +139,7 @@ class MetricLog(EpochEndHook):
     def __init__(self, path: str) -> None:
         self.path = path
         self.columns: tuple[str, ...] = ()
+        self.started = False  # the header is written (it may name no metric at all)
         self.size = 0
         self._stream: typing.BinaryIO | None = None
 
@@ -171,6 +172,7 @@ class MetricLog(EpochEndHook):
         return rows
 
     def _parse(self, text: str, committed_epochs: int) -> list[dict[str, float]]:
+        self.started = bool(text)
         if not text:
             self.columns = ()
             if committed_epochs:
@@ -206,12 +208,13 @@ class MetricLog(EpochEndHook):
     def start(self, columns: typing.Iterable[str]) -> None:
         """Fix the header (at the first report of a fresh log)."""
         self.columns = tuple(columns)
+        self.started = True
         self._write(",".join(("epoch", *self.columns)) + "\n")
 
     def on_epoch_end(
         self, *, epoch: int, metrics: dict[str, float], **future_kwargs: object
     ) -> None:
-        if not self.columns:
+        if not self.started:
             self.start(metrics)
         cells = [str(epoch)]
         cells.extend(_cell(metrics.get(column)) for column in self.columns)

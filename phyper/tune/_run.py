@@ -44,6 +44,7 @@ from ._state import (
     CHECKPOINTS,
     LOCK_FILE,
     METRICS_FILE,
+    STATE_FILE,
     RunState,
     Status,
     now_iso,
@@ -214,10 +215,11 @@ class Run:
                     "FailureHook"
                 )
         self.gates: tuple[Gate, ...] = tuple(gates)
-        names = [gate.name for gate in self.gates]
         for gate in self.gates:
             if not isinstance(gate, Gate):
-                raise RunUsageError(f"gate {gate!r} is not a tune.Gate")
+                raise RunUsageError(f"gate {gate!r} is not a tune.Gate(name, when)")
+        names = [gate.name for gate in self.gates]
+        for gate in self.gates:
             if names.count(gate.name) > 1:
                 raise RunUsageError(f"gate name {gate.name!r} is used twice: names must be unique")
         if mode not in ("min", "max"):
@@ -456,7 +458,7 @@ class Run:
                     f"metric {name!r} = {value!r} at epoch {epoch} is not a number"
                 ) from None
         columns = self._metric_log.columns
-        if columns:
+        if self._metric_log.started:
             late = [name for name in row if name not in columns]
             if late:
                 raise RunUsageError(
@@ -715,7 +717,7 @@ def runs(root: str | os.PathLike[str]) -> pd.DataFrame:
             continue
         for name in sorted(os.listdir(resource_path)):
             folder = os.path.join(resource_path, name)
-            if not HASH_PATTERN.match(name) or not os.path.isfile(os.path.join(folder, "run.json")):
+            if not HASH_PATTERN.match(name) or not os.path.isfile(os.path.join(folder, STATE_FILE)):
                 continue
             try:
                 state = read_state(folder)

@@ -7,6 +7,7 @@ import math
 import os
 import pathlib
 import subprocess
+import threading
 
 import numpy as np
 import pandas as pd
@@ -209,6 +210,34 @@ def test_a_second_process_holding_the_lock_is_named(instance, root):
         assert holder.wait() == 0
     result, _ = train(instance)  # released when the holder exits
     assert result.status is tune.COMPLETED
+
+
+def test_wait_for_lock_waits_for_the_holder(instance, root):
+    holder = subprocess.Popen(
+        [PYTHON, TRAINER, root, "12", "--hold"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert holder.stdout.readline().strip() == b"holding"
+    entered = []
+
+    def waiter() -> None:
+        with tune.Run(instance, wait_for_lock=True) as run:
+            entered.append(run.state.status)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    assert entered == []  # the holder still has it (and only it can give it up)
+    holder.stdin.close()
+    assert holder.wait() == 0
+    thread.join()
+    assert entered == [tune.RUNNING]
+
+
+def test_a_header_without_metrics_is_written_once(instance):
+    with tune.Run(instance, stop=tune.max_epochs(3)) as run:
+        for _ in run.epochs():
+            run.report()
+    path = os.path.join(instance.get_resources_path(), "metrics.csv")
+    assert pathlib.Path(path).read_text() == "epoch\n1\n2\n3\n"
 
 
 def test_metric_appearing_after_epoch_one_is_named(instance):
