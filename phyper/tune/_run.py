@@ -260,6 +260,7 @@ class Run:
         self._finished = False
         self._iterating = False
         self._stateful = False
+        self._checkpoints_made = False
         self._epoch: int | None = None
         self._reset_epoch()
 
@@ -324,8 +325,11 @@ class Run:
         type(self.instance).generate_instance_info_files(
             [self.instance], resource_names=[self.resource_name]
         )
-        state = read_state(self.folder, self.hash) or RunState(
-            hash=self.hash, resource=self.resource_name or "all"
+        recorded = read_state(self.folder, self.hash)
+        state = (
+            recorded.copy()
+            if recorded is not None
+            else RunState(hash=self.hash, resource=self.resource_name or "all")
         )
         rows = self._metric_log.load(state.metrics_bytes, state.epoch)
         self.history = History(state.elapsed_seconds)
@@ -348,7 +352,8 @@ class Run:
                 # a crashed, failed or no-longer-finished run carries on from its last commit
                 state.status = Status.RUNNING
                 state.stopped_by = state.reason = state.error = None
-        write_state(self.folder, state)
+        if state != recorded:  # a finished run started again leaves its state untouched
+            write_state(self.folder, state)
         self._state = state
         self._call(
             "on_run_start",
@@ -505,7 +510,9 @@ class Run:
         if not due:
             return None
         folder = os.path.join(self.folder, CHECKPOINTS)
-        os.makedirs(folder, exist_ok=True)
+        if not self._checkpoints_made:
+            os.makedirs(folder, exist_ok=True)
+            self._checkpoints_made = True
         name = _checkpoint_name(epoch)
         final = os.path.join(folder, name)
         temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")

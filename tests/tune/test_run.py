@@ -74,6 +74,7 @@ def test_finished_run_started_again_does_nothing(instance):
     first, _ = train(instance)
     path = os.path.join(instance.get_resources_path(), "metrics.csv")
     before = pathlib.Path(path).read_bytes()
+    state = pathlib.Path(instance.get_resources_path(), "run.json").read_bytes()
     bodies = []
     with tune.Run(instance, stop=tune.max_epochs(12)) as run:
         assert run.restore(load_model) is not None
@@ -82,6 +83,7 @@ def test_finished_run_started_again_does_nothing(instance):
     assert bodies == []
     assert run.result == first
     assert pathlib.Path(path).read_bytes() == before
+    assert pathlib.Path(instance.get_resources_path(), "run.json").read_bytes() == state
 
 
 def test_raising_n_epochs_continues_like_an_uninterrupted_run(instance, tmp_path):
@@ -344,3 +346,28 @@ def test_runs_lists_every_run(root):
     assert frame.loc[b.get_instance_hash(), "status"] == "failed"
     assert frame.loc[b.get_instance_hash(), "epoch"] == 1
     assert "boom" in frame.loc[b.get_instance_hash(), "reason"]
+
+
+def test_time_budget_counts_training_time_over_sessions(instance):
+    def session(stop):
+        with tune.Run(instance, stop=stop) as run:
+            for _ in run.epochs():
+                run.report(loss=1.0)
+        return run.result, read_state(instance)["elapsed_seconds"]
+
+    first, elapsed = session(tune.max_epochs(2))
+    assert first.epochs == 2 and elapsed > 0
+    result, again = session(tune.max_epochs(4) | tune.time_budget(elapsed / 2))
+    assert result.epochs == 2 and result.stopped_by == f"time_budget({elapsed / 2:g})"
+    assert again == elapsed  # finished at start: no training time added
+
+
+def test_runs_lists_an_unreadable_state_instead_of_failing(root, instance):
+    train(instance.replace(n_epochs=1))
+    broken = os.path.join(root, "all", "f" * 32)
+    os.makedirs(broken)
+    pathlib.Path(broken, "run.json").write_text("{")
+    frame = tune.runs(root).set_index("hash")
+    assert frame.loc["f" * 32, "status"] == "unreadable"
+    assert "not valid JSON" in frame.loc["f" * 32, "reason"]
+    assert frame.loc[instance.get_instance_hash(), "status"] == "completed"
