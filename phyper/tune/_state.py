@@ -1,0 +1,199 @@
+"""A run's durable state, ``run.json``: what is committed, read back with strict validation.
+
+Only plain JSON is read (no pickle, no eval); every field is type-checked, and a state whose hash
+is not its folder's (or the instance's) is refused rather than trusted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import json
+import math
+import os
+import typing
+from dataclasses import dataclass, field
+
+from .._store import write_atomic
+from ._errors import RunStateError
+
+STATE_FILE = "run.json"
+METRICS_FILE = "metrics.csv"
+LOCK_FILE = "run.lock"
+CHECKPOINTS = "checkpoints"
+FORMAT = "phyper-run"
+VERSION = 1
+
+
+class Status(str, enum.Enum):
+    """Where a run stands. A ``str``, so ``status == "completed"`` works too."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"  # a stop condition fired
+    FAILED = "failed"  # an exception, a hook error or a non-finite metric
+    AWAITING_DECISION = "awaiting_decision"  # a gate fired; `phyper decide` answers it
+    STOPPED = "stopped"  # a no-go decision
+
+    def __str__(self) -> str:
+        return self.value
+
+
+RUNNING, COMPLETED, FAILED = Status.RUNNING, Status.COMPLETED, Status.FAILED
+AWAITING_DECISION, STOPPED = Status.AWAITING_DECISION, Status.STOPPED
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
+
+
+@dataclass
+class RunState:
+    """The fields of ``run.json``; see the module docstring of :mod:`phyper.tune._run`."""
+
+    hash: str
+    resource: str
+    status: Status = Status.RUNNING
+    epoch: int = 0
+    metrics_bytes: int = 0
+    checkpoint: str | None = None
+    checkpoint_digest: str | None = None
+    checkpoint_size: int | None = None
+    best_epoch: int | None = None
+    best_value: float | None = None
+    best_checkpoint: str | None = None
+    best_checkpoint_digest: str | None = None
+    best_checkpoint_size: int | None = None
+    monitor: str | None = None
+    mode: str = "min"
+    stopped_by: str | None = None
+    reason: str | None = None
+    error: str | None = None
+    gate: str | None = None
+    gate_note: str | None = None
+    decided_gates: list[str] = field(default_factory=list)
+    elapsed_seconds: float = 0.0
+    created: str = field(default_factory=now_iso)
+    updated: str = field(default_factory=now_iso)
+
+    def copy(self) -> RunState:
+        return dataclasses.replace(self, decided_gates=list(self.decided_gates))
+
+    def to_bytes(self) -> bytes:
+        document: dict[str, object] = {"format": FORMAT, "version": VERSION}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            document[f.name] = value.value if isinstance(value, Status) else value
+        # one line: json's C encoder (indent= falls back to pure Python, 0.1 ms per commit)
+        return (json.dumps(document, allow_nan=False) + "\n").encode("utf-8")
+
+
+_OPTIONAL_STR = ("checkpoint", "checkpoint_digest", "best_checkpoint", "best_checkpoint_digest",
+                 "monitor", "stopped_by", "reason", "error", "gate", "gate_note")  # fmt: skip
+_OPTIONAL_INT = ("checkpoint_size", "best_epoch", "best_checkpoint_size")
+
+
+def write_state(folder: str, state: RunState) -> None:
+    """Commit ``state`` atomically (temporary file, fsync, rename)."""
+    state.updated = now_iso()
+    write_atomic(os.path.join(folder, STATE_FILE), state.to_bytes())
+
+
+def read_state(folder: str, expected_hash: str | None = None) -> RunState | None:
+    """The committed state of a run folder, or None if it has none yet.
+
+    Raises :class:`RunStateError` naming the folder when the file is not JSON, is not a run
+    state, lacks or mistypes a field, or records another hash than the folder's name (or than
+    ``expected_hash``, the instance's).
+    """
+    path = os.path.join(folder, STATE_FILE)
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise RunStateError(f"run state {path!r} is unreadable: {error}") from None
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunStateError(
+            f"run state {path!r} in folder {folder!r} is not valid JSON ({error}); expected the "
+            f"{FORMAT!r} file a run writes"
+        ) from None
+    return parse_state(document, folder, expected_hash)
+
+
+def _fail(path: str, message: str) -> typing.NoReturn:
+    raise RunStateError(f"run state {path!r}: {message}")
+
+
+def parse_state(document: object, folder: str, expected_hash: str | None) -> RunState:
+    path = os.path.join(folder, STATE_FILE)
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        _fail(path, f'not a run state (expected a JSON object with "format": {FORMAT!r})')
+    if document.get("version") != VERSION:
+        _fail(path, f"version {document.get('version')!r}; this phyper reads version {VERSION}")
+    names = {f.name for f in dataclasses.fields(RunState)}
+    missing = sorted(names - set(document))
+    if missing:
+        _fail(path, f"lacks field(s) {missing}")
+
+    def check(name: str, ok: bool, expected: str) -> None:
+        if not ok:
+            _fail(path, f"field {name!r} is {document[name]!r}, expected {expected}")
+
+    def is_int(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    for name in ("hash", "resource", "mode", "created", "updated"):
+        check(name, isinstance(document[name], str), "a string")
+    for name in _OPTIONAL_STR:
+        check(name, document[name] is None or isinstance(document[name], str), "a string or null")
+    for name in ("epoch", "metrics_bytes"):
+        check(name, is_int(document[name]), "a non-negative integer")
+    for name in _OPTIONAL_INT:
+        check(name, document[name] is None or is_int(document[name]), "an integer or null")
+    best = document["best_value"]
+    check(
+        "best_value",
+        best is None
+        or (isinstance(best, (int, float)) and not isinstance(best, bool) and math.isfinite(best)),
+        "a finite number or null",
+    )
+    elapsed = document["elapsed_seconds"]
+    check(
+        "elapsed_seconds",
+        isinstance(elapsed, (int, float)) and not isinstance(elapsed, bool) and elapsed >= 0,
+        "a non-negative number",
+    )
+    gates = document["decided_gates"]
+    check(
+        "decided_gates",
+        isinstance(gates, list) and all(isinstance(g, str) for g in gates),
+        "a list of gate names",
+    )
+    statuses = [s.value for s in Status]
+    check("status", document["status"] in statuses, f"one of {statuses}")
+    for name in ("checkpoint", "best_checkpoint"):
+        value = document[name]
+        # a file name inside checkpoints/, never a path that could point elsewhere
+        check(
+            name,
+            value is None or (os.sep not in value and not value.startswith(".")),
+            "a file name",
+        )
+    folder_hash = os.path.basename(os.path.normpath(folder))
+    if document["hash"] != folder_hash:
+        _fail(
+            path,
+            f"records hash {document['hash']!r}, not the folder's {folder_hash!r}: the folder was "
+            "renamed or the file copied from another run",
+        )
+    if expected_hash is not None and document["hash"] != expected_hash:
+        _fail(path, f"records hash {document['hash']!r}, not the instance's {expected_hash!r}")
+    values = {name: document[name] for name in names}
+    values["status"] = Status(values["status"])
+    values["best_value"] = None if best is None else float(best)
+    values["elapsed_seconds"] = float(elapsed)
+    return RunState(**values)
