@@ -17,6 +17,7 @@ from ._store import (
     INFO_FILE,
     MetadataMismatchError,
     display_value,
+    is_hex,
     read_folder_info,
 )
 
@@ -47,7 +48,7 @@ def _entries(folder: str) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(folder) as entries:
             return sorted(entries, key=lambda e: e.name)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
 
 
@@ -70,6 +71,33 @@ def iter_folders(root: str | os.PathLike[str], resource: str | None = None) -> I
             if not HASH_PATTERN.match(entry.name):
                 continue
             yield read_folder(resource_entry.name, entry)
+
+
+MIN_PREFIX = 6  # characters of a hash a person may type instead of all 32
+
+
+def hash_folders_by_prefix(
+    root: str | os.PathLike[str], prefix: str, resource: str | None = None
+) -> list[tuple[str, os.DirEntry[str]]]:
+    """``(resource, entry)`` of the hash folders under ``root`` (of one resource, or of all)
+    whose name starts with ``prefix``: how people name a folder on the command line.
+
+    A prefix shorter than six characters, or not hexadecimal, is refused with an error saying
+    what is expected; no match is an empty list, several are all returned.
+    """
+    prefix = str(prefix).lower()
+    if len(prefix) < MIN_PREFIX or not is_hex(prefix):
+        raise HashNotFoundError(
+            f"{prefix!r} is not a hash or a hash prefix: expected at least {MIN_PREFIX} "
+            "hexadecimal characters"
+        )
+    resources = [resource] if resource is not None else [e.name for e in _entries(os.fspath(root))]
+    return [
+        (name, entry)
+        for name in resources
+        for entry in _entries(os.path.join(os.fspath(root), name))
+        if entry.name.startswith(prefix) and HASH_PATTERN.match(entry.name)
+    ]
 
 
 def read_folder(resource: str, entry: os.DirEntry[str]) -> Folder:

@@ -6,6 +6,9 @@
     phyper status CONFIG [--file [RESOURCE:]RELPATH ...] [--resource NAME ...]
     phyper gc CONFIG [--delete]
     phyper verify [--root DIR]
+    phyper runs [--root DIR] [--status S] [--format table|csv|json]
+    phyper decide HASH (--go | --no-go) [--note TEXT] [--root DIR]
+    phyper migrate --from-original OLD_ROOT --config CONFIG [--to DIR] [--move|--link] [--apply]
 
 Exit codes: 0 all is well, 1 findings (missing results, orphans, mismatches), 2 usage or input
 errors.
@@ -25,9 +28,20 @@ from collections.abc import Sequence
 from ._collect import collect_from_disk
 from ._context import ALL, distinct, is_instance
 from ._errors import PhyperError
-from ._scan import CORRUPT, MISMATCH, OK, SYMLINK, Folder, iter_folders, scan
+from ._scan import (
+    CORRUPT,
+    MISMATCH,
+    OK,
+    SYMLINK,
+    Folder,
+    hash_folders_by_prefix,
+    iter_folders,
+    read_folder,
+    scan,
+)
 from ._status import status
-from ._store import INFO_FILE, is_hex, stale_temporaries
+from ._store import INFO_FILE, stale_temporaries
+from .tune import _cli as tune_commands
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +50,6 @@ if typing.TYPE_CHECKING:
 
 OK_EXIT, FINDINGS_EXIT, USAGE_EXIT = 0, 1, 2
 DEFAULT_ROOT = "derived_data"
-MIN_PREFIX = 6
 
 
 class UsageError(PhyperError, ValueError):
@@ -82,14 +95,11 @@ def folder_size(path: str) -> int:
 
 
 def find_by_prefix(root: str, prefix: str) -> list[Folder]:
-    prefix = prefix.lower()
-    if len(prefix) < MIN_PREFIX:
-        raise UsageError(
-            f"hash prefix {prefix!r} is too short: give at least {MIN_PREFIX} characters"
-        )
-    if not is_hex(prefix):
-        raise UsageError(f"{prefix!r} is not a hash: expected hexadecimal characters")
-    return [f for f in iter_folders(root) if f.hash.startswith(prefix)]
+    if not os.path.isdir(root):
+        raise UsageError(f"results root {root!r} is not a folder")
+    return [
+        read_folder(resource, entry) for resource, entry in hash_folders_by_prefix(root, prefix)
+    ]
 
 
 def command_describe(options: argparse.Namespace) -> int:
@@ -422,6 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     with_root(gc, default=None)
     gc.add_argument("--delete", action="store_true", help="remove them (default: dry run)")
     gc.set_defaults(run=command_gc)
+
+    tune_commands.add_commands(commands)  # decide, runs
 
     verify = commands.add_parser("verify", help="recompute every folder's hash")
     with_root(verify)

@@ -106,7 +106,7 @@ def test_describe_rejects_short_unknown_and_ambiguous_prefixes(tree):
     folder, _ = tree
     target = hashes(folder)[0]
     short = phyper("describe", target[:5], "--root", "results", cwd=folder)
-    assert short.returncode == 2 and "at least 6 characters" in short.stderr
+    assert short.returncode == 2 and "at least 6 hexadecimal characters" in short.stderr
     unknown = phyper("describe", "ffffff0000", "--root", "results", cwd=folder)
     assert unknown.returncode == 2 and "'ffffff0000'" in unknown.stderr
     twin = folder / "results" / "transformed_data" / (target[:8] + "0" * 24)

@@ -17,6 +17,8 @@ import re
 import secrets
 import typing
 
+from .._errors import HashNotFoundError
+from .._scan import hash_folders_by_prefix
 from ._conditions import Condition
 from ._errors import DecisionError, RunStateError
 from ._state import STATE_FILE, RunState, Status, read_state
@@ -25,7 +27,6 @@ if typing.TYPE_CHECKING:
     import pandas as pd
 
 DECISION_FORMAT = "phyper-decision"
-MIN_PREFIX = 6
 _GATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -104,28 +105,24 @@ def apply_decision(folder: str, state: RunState) -> None:
 
 def find_run(root: str, hash_or_prefix: str, resource: str = "all") -> str:
     """The folder of the one run under ``<root>/<resource>/`` whose hash starts with the prefix."""
-    prefix = str(hash_or_prefix).lower()
-    if len(prefix) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in prefix):
-        raise DecisionError(
-            f"{hash_or_prefix!r} is not a hash or a hash prefix: expected at least {MIN_PREFIX} "
-            "hexadecimal characters"
-        )
     parent = os.path.join(os.fspath(root), resource)
     try:
-        names = sorted(n for n in os.listdir(parent) if n.startswith(prefix))
-    except FileNotFoundError:
-        names = []
-    if not names:
+        matches = [
+            entry.name for _, entry in hash_folders_by_prefix(root, hash_or_prefix, resource)
+        ]
+    except HashNotFoundError as error:
+        raise DecisionError(str(error)) from None
+    if not matches:
         raise DecisionError(
-            f"no run under {parent!r} has a hash starting with {prefix!r} (check --root and "
-            "--resource; `phyper runs` lists them)"
+            f"no run under {parent!r} has a hash starting with {hash_or_prefix!r} (check --root "
+            "and --resource; `phyper runs` lists them)"
         )
-    if len(names) > 1:
+    if len(matches) > 1:
         raise DecisionError(
-            f"hash prefix {prefix!r} is ambiguous under {parent!r}: it matches {names}; give "
-            "more characters"
+            f"hash prefix {hash_or_prefix!r} is ambiguous under {parent!r}: it matches "
+            f"{matches}; give more characters"
         )
-    return os.path.join(parent, names[0])
+    return os.path.join(parent, matches[0])
 
 
 def decide(
