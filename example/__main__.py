@@ -49,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
             from example.preprocess import preprocess_data as run
         else:
             from example.train import train_model as run
-        print(f"{arguments.step} {arguments.hash}: {run(instance)}")
+        result = run(instance)
+        print(f"{arguments.step} {arguments.hash}: {result}")
+        if arguments.step == "train-model":
+            return _training_exit_code(result)
     elif arguments.step == "cross-validation-scores":
         from example.score_models import compute_score_for_each_model
 
@@ -60,6 +63,24 @@ def main(argv: list[str] | None = None) -> int:
 
         summary = train_best_model(instances)
         print(f"best model {summary['cross_validated_model_hash']}: {summary}")
+    return 0
+
+
+def _training_exit_code(result) -> int:
+    from phyper import tune
+
+    if result.status == tune.AWAITING_DECISION:
+        print(
+            f"the run waits at gate {result.gate!r}: answer with "
+            f"`phyper decide {result.hash[:12]} --go` (or --no-go), then run this again",
+            file=sys.stderr,
+        )
+        return AWAITING_DECISION_EXIT
+    if result.status != tune.COMPLETED:
+        print(
+            f"the run ended {result.status.value}: {result.reason or result.error}", file=sys.stderr
+        )
+        return 1
     return 0
 
 

@@ -21,6 +21,11 @@ def model_weights(instance: Instance) -> str:
     return os.path.join(instance.get_resources_path(), "model_weights.npz")
 
 
+def run_metrics(instance: Instance) -> str:
+    """The metric log ``tune.Run`` appends to while the model trains."""
+    return os.path.join(instance.get_resources_path(), "metrics.csv")
+
+
 def training_metrics(instance: Instance) -> str:
     return os.path.join(instance.get_resources_path(), "training_metrics.csv")
 

@@ -1,7 +1,7 @@
 """Step 4: the cross-validation score of every model (one job for the whole grid).
 
 Each combination of the ``cross_validated_model`` dependencies (transformation, centering,
-n_hidden_layers) was trained once per fold; its score is the mean over folds of the last
+n_hidden_layers) was trained once per fold; its score is the mean over folds of the best
 epoch's validation loss, and it is named by its ``cross_validated_model`` hash.
 """
 
@@ -17,9 +17,10 @@ from example.config import Instance
 from example.train import save_table
 
 
-def last_epoch(instance: Instance) -> pd.Series:
+def best_epoch(instance: Instance) -> pd.Series:
+    """The metrics of the epoch whose weights were kept (the lowest validation loss)."""
     metrics = pd.read_csv(paths.training_metrics(instance))
-    return metrics.iloc[-1]
+    return metrics.loc[metrics.validation_loss.idxmin()]
 
 
 def compute_score_for_each_model(instances: list[Instance], sweep: str) -> pd.DataFrame:
@@ -36,13 +37,13 @@ def compute_score_for_each_model(instances: list[Instance], sweep: str) -> pd.Da
                 f"model {model_hash} has folds {sorted(fold_numbers)}, expected 0..{cv_k - 1}"
             )
         assert {f.get_instance_hash("cross_validated_model") for f in folds} == {model_hash}
-        last = pd.DataFrame([last_epoch(f) for f in folds])
+        best = pd.DataFrame([best_epoch(f) for f in folds])
         rows.append(
             {
                 "cross_validated_model_hash": model_hash,
                 **combination.to_dict(),
-                "average_validation_loss": last.validation_loss.mean(),
-                "average_validation_accuracy": last.validation_accuracy.mean(),
+                "average_validation_loss": best.validation_loss.mean(),
+                "average_validation_accuracy": best.validation_accuracy.mean(),
                 "n_folds": len(folds),
             }
         )
