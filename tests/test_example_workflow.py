@@ -182,3 +182,42 @@ def test_an_original_readme_style_snakefile_works(tmp_path):
     assert (folder / "results" / "original_style_scores.txt").read_text() == "18\n"
     transformed = sorted((folder / "derived_data" / "transformed_data").glob("*/*.npz"))
     assert [p.read_text().strip() for p in transformed] == [p.parent.name for p in transformed]
+
+
+def test_a_training_resumes_and_raising_n_epochs_continues_it(tmp_path):
+    """The train step, run by hand as a user would: more epochs continue the run from its
+    checkpoint, and the result equals a run that trained that long in one go."""
+    resumed = copy_workspace(tmp_path / "resumed")
+    short = write_sweep(resumed, "short", fixed={"n_epochs": 3}, base="quick")
+    longer = write_sweep(resumed, "longer", fixed={"n_epochs": 6}, base="quick")
+    run_snakemake(resumed, "all", sweep=short)
+    once = copy_workspace(tmp_path / "once")
+    run_snakemake(
+        once, "all", sweep=write_sweep(once, "longer", fixed={"n_epochs": 6}, base="quick")
+    )
+    victim = next((resumed / "derived_data" / "all").glob("*/run.json")).parent
+    step = [sys.executable, "-m", "example", "train-model", "--sweep", longer]
+    result = subprocess.run(
+        [*step, "--hash", victim.name],
+        cwd=resumed,
+        env=environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    curve = pd.read_csv(victim / "metrics.csv")
+    assert curve.epoch.tolist() == [1, 2, 3, 4, 5, 6]
+    pd.testing.assert_frame_equal(
+        curve, pd.read_csv(once / "derived_data" / "all" / victim.name / "metrics.csv")
+    )
+    state = json.loads((victim / "run.json").read_text())
+    assert state["status"] == "completed" and state["stopped_by"] == "max_epochs(6)"
+    # started again, a finished run does nothing and says so
+    again = subprocess.run(
+        [*step, "--hash", victim.name],
+        cwd=resumed,
+        env=environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 0 and json.loads((victim / "run.json").read_text()) == state
