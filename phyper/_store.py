@@ -101,7 +101,7 @@ def render_info(instance: Parser, resource_name: str | None) -> bytes:
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def write_atomic(path: str, data: bytes) -> bool:
+def write_atomic(path: str, data: bytes, *, durable: bool = True) -> bool:
     """Write ``data`` to ``path`` unless it already holds exactly that; True if written.
 
     A temporary file in the same folder is flushed to disk, then renamed over the target, so
@@ -120,7 +120,8 @@ def write_atomic(path: str, data: bytes) -> bool:
         with open(temporary, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:  # without it, safe from a killed process, not from a power cut
+                os.fsync(stream.fileno())
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

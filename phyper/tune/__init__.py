@@ -19,6 +19,16 @@ def train(instance):
 A run is killed and started again as often as needed: it resumes after its last committed
 epoch, and every epoch appears once in ``metrics.csv``. Started again when finished, it does
 nothing (or trains on, if the stop condition no longer fires, e.g. ``n_epochs`` was raised).
+
+A search over key hyperparameters, several trials in flight, is a :class:`Study`:
+
+```python
+space = {"depth": tune.integers(1, 4), "learning_rate": tune.log_uniform(1e-4, 1e-1)}
+study = tune.Study(parser, "search", space=space, metric="validation_loss",
+                   sampler=tune.TPESampler(seed=0))
+study.optimize(train, n_trials=40, n_jobs=4)
+study.best_instance, study.trials_frame()
+```
 """
 
 from ._conditions import (
@@ -55,8 +65,37 @@ from ._hooks import (
     RunStartHook,
     StopHook,
 )
+from ._journal import JournalError
+from ._median import median_stop
 from ._run import Run, RunResult, load_result, runs
+from ._samplers import (
+    BaseSampler,
+    FinishedTrial,
+    GridSampler,
+    OptunaSampler,
+    RandomSampler,
+    TPESampler,
+)
+from ._space import (
+    Dimension,
+    SearchSpace,
+    SearchSpaceError,
+    choice,
+    integers,
+    log_uniform,
+    uniform,
+)
 from ._state import AWAITING_DECISION, COMPLETED, FAILED, RUNNING, STOPPED, Status
+from ._study import (
+    Study,
+    StudyError,
+    StudyGate,
+    StudyLockedError,
+    StudyView,
+    Trial,
+    decide_study,
+    studies,
+)
 
 __all__ = [
     "AWAITING_DECISION",
@@ -64,39 +103,62 @@ __all__ = [
     "FAILED",
     "RUNNING",
     "STOPPED",
+    "BaseSampler",
     "CheckpointError",
     "CheckpointHook",
     "Condition",
     "ConditionError",
     "DecisionError",
+    "Dimension",
     "EpochEndHook",
     "FailureHook",
+    "FinishedTrial",
     "Fired",
     "Gate",
+    "GridSampler",
     "History",
     "Hook",
     "HookError",
+    "JournalError",
     "MetricLog",
+    "OptunaSampler",
     "ProgressBar",
+    "RandomSampler",
     "Run",
     "RunLockedError",
     "RunResult",
     "RunStartHook",
     "RunStateError",
     "RunUsageError",
+    "SearchSpace",
+    "SearchSpaceError",
     "Status",
     "StopHook",
+    "Study",
+    "StudyError",
+    "StudyGate",
+    "StudyLockedError",
+    "StudyView",
+    "TPESampler",
+    "Trial",
     "UnknownMetricError",
     "after_epoch",
+    "choice",
     "condition_from_spec",
     "decide",
+    "decide_study",
+    "integers",
     "load_result",
+    "log_uniform",
     "max_epochs",
+    "median_stop",
     "non_finite",
     "patience",
     "pending_decisions",
     "runs",
     "stop_from_yaml",
+    "studies",
     "target",
     "time_budget",
+    "uniform",
 ]

@@ -1,7 +1,9 @@
 """Two sub-commands for the ``phyper`` command: ``decide`` and ``runs``.
 
-    phyper decide HASH (--go | --no-go) [--note TEXT] [--root DIR] [--resource NAME]
+    phyper decide (HASH | --study NAME) (--go | --no-go) [--note TEXT] [--root DIR]
     phyper runs [--root DIR] [--status S] [--format table|csv|json]
+    phyper study ls [--root DIR] [--format table|csv|json]
+    phyper study show NAME [--root DIR] [--format table|csv|json]
 
 ``add_commands(subparsers)`` registers them; each sets ``run``, a function of the parsed
 namespace returning an exit code (0 ok, 2 usage error). Errors are ``PhyperError`` subclasses,
@@ -12,37 +14,81 @@ from __future__ import annotations
 
 import argparse
 import sys
+import typing
 from collections.abc import Sequence
 
 from .._errors import PhyperError
 from ._gate import decide
 from ._run import runs
 from ._state import Status
+from ._study import StudyError, StudyView, decide_study, studies
 
 OK_EXIT, USAGE_EXIT = 0, 2
 DEFAULT_ROOT = "derived_data"
 
 
 def command_decide(options: argparse.Namespace) -> int:
-    path = decide(
-        options.root, options.hash, go=options.go, note=options.note, resource=options.resource
-    )
+    if (options.hash is None) == (options.study is None):
+        raise StudyError("give the HASH of a run or --study NAME, one of the two")
+    if options.study is not None:
+        path = decide_study(options.root, options.study, go=options.go, note=options.note)
+    else:
+        path = decide(
+            options.root, options.hash, go=options.go, note=options.note, resource=options.resource
+        )
     print(f"{'go' if options.go else 'no-go'} recorded in {path}; start the run to apply it")
     return OK_EXIT
+
+
+def _write_frame(frame: typing.Any, fmt: str, empty: str, hidden: Sequence[str] = ()) -> None:
+    if fmt == "csv":
+        text = frame.to_csv(index=False)
+    elif fmt == "json":
+        text = frame.to_json(orient="records", indent=2, default_handler=str) + "\n"
+    else:
+        shown = frame.drop(columns=[c for c in hidden if c in frame]).astype(object).fillna("")
+        text = (shown.to_string(index=False) if len(shown) else empty) + "\n"
+    sys.stdout.write(text)
 
 
 def command_runs(options: argparse.Namespace) -> int:
     frame = runs(options.root)
     if options.status:
         frame = frame[frame["status"] == options.status]
-    if options.format == "csv":
-        text = frame.to_csv(index=False)
-    elif options.format == "json":
-        text = frame.to_json(orient="records", indent=2) + "\n"
-    else:
-        shown = frame.drop(columns=["folder"]).astype(object).fillna("")
-        text = (shown.to_string(index=False) if len(shown) else "(no runs)") + "\n"
-    sys.stdout.write(text)
+    _write_frame(frame, options.format, "(no runs)", hidden=["folder"])
+    return OK_EXIT
+
+
+def command_study_ls(options: argparse.Namespace) -> int:
+    _write_frame(studies(options.root), options.format, "(no studies)")
+    return OK_EXIT
+
+
+def command_study_show(options: argparse.Namespace) -> int:
+    view = StudyView.read(options.root, options.name)
+    frame = view.trials_frame()
+    if options.format != "table":
+        _write_frame(frame, options.format, "")
+        return OK_EXIT
+    summary = view.summary()
+    print(f"study {view.name}: {view.direction} {view.metric}, {summary['trials']} trials")
+    counts = ", ".join(
+        f"{state} {summary[state]}"
+        for state in ("complete", "stopped_early", "from_store", "failed", "running")
+        if summary[state]
+    )
+    print(f"  {counts or 'no trials yet'}")
+    if summary["best_hash"]:
+        best = view.best_trial
+        values = ", ".join(f"{k}={v!r}" for k, v in best.params.items())
+        print(f"  best: {best.value:.6g} (trial {best.number}, {best.hash}): {values}")
+    if view.awaiting:
+        print(
+            f"  awaits a decision at gate {view.awaiting!r}: phyper decide --study {view.name} --go"
+        )
+    if view.stopped:
+        print(f"  stopped: {view.stopped}")
+    _write_frame(frame, "table", "(no trials)", hidden=["best_so_far"])
     return OK_EXIT
 
 
@@ -51,7 +97,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     decide_parser = subparsers.add_parser(
         "decide", help="go/no-go for a run that awaits a decision at a gate"
     )
-    decide_parser.add_argument("hash", help="the run's hash, or a unique prefix (6+ characters)")
+    decide_parser.add_argument(
+        "hash", nargs="?", help="the run's hash, or a unique prefix (6+ characters)"
+    )
+    decide_parser.add_argument("--study", help="decide for the gate this study awaits instead")
     verdict = decide_parser.add_mutually_exclusive_group(required=True)
     verdict.add_argument("--go", dest="go", action="store_true", help="continue training")
     verdict.add_argument("--no-go", dest="go", action="store_false", help="stop the run for good")
@@ -65,6 +114,20 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     runs_parser.add_argument("--status", choices=[s.value for s in Status])
     runs_parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
     runs_parser.set_defaults(run=command_runs)
+
+    study_parser = subparsers.add_parser("study", help="the searches (tune.Study) and their trials")
+    study_commands = study_parser.add_subparsers(dest="study_command", required=True)
+    study_ls = study_commands.add_parser("ls", help="every study under the root")
+    study_ls.set_defaults(run=command_study_ls)
+    study_show = study_commands.add_parser(
+        "show",
+        help="a study's trials: state, value, hash, hyperparameters; its best; what it awaits",
+    )
+    study_show.add_argument("name")
+    study_show.set_defaults(run=command_study_show)
+    for sub in (study_ls, study_show):
+        sub.add_argument("--root", default=DEFAULT_ROOT, help="results root")
+        sub.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

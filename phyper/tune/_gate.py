@@ -133,11 +133,8 @@ def decide(
     note: str | None = None,
     resource: str = "all",
 ) -> str:
-    """Record a go/no-go decision for the gate a run awaits; returns the decision file's path.
-
-    The file is written to a temporary name, synced, then hard-linked to its final name, which
-    fails if it exists: of two people deciding at once, exactly one wins.
-    """
+    """Record a go/no-go decision for the gate a run awaits; returns the decision file's path
+    (see :func:`write_decision`)."""
     folder = find_run(os.fspath(root), hash_or_prefix, resource)
     run_hash = os.path.basename(folder)
     state = read_state(folder)
@@ -152,14 +149,23 @@ def decide(
             f"{', gates decided: ' + ', '.join(state.decided_gates) if state.decided_gates else ''}"
             "); only runs listed by `phyper runs --status awaiting_decision` can be decided"
         )
-    gate = state.gate
+    return write_decision(folder, state.gate, go=go, note=note, subject=f"run {run_hash}")
+
+
+def write_decision(folder: str, gate: str, *, go: bool, note: str | None, subject: str) -> str:
+    """Write ``decision-<gate>.json`` into ``folder`` exclusively; ``subject`` names what is
+    decided (a run, a study) in errors. Returns the file's path.
+
+    The file is written to a temporary name, synced, then hard-linked to its final name, which
+    fails if it exists: of two people deciding at once, exactly one wins.
+    """
     final = decision_path(folder, gate)
     if os.path.exists(final):
         previous = _read_decision(folder, gate) or {}
         raise DecisionError(
-            f"gate {gate!r} of run {run_hash} was already decided ({previous.get('decision')} "
-            f"by {previous.get('by')} at {previous.get('decided_at')}); start the run to apply "
-            f"it, or delete {final!r} to decide again"
+            f"gate {gate!r} of {subject} was already decided ({previous.get('decision')} "
+            f"by {previous.get('by')} at {previous.get('decided_at')}); start it again to apply "
+            f"the decision, or delete {final!r} to decide again"
         )
     document = {
         "format": DECISION_FORMAT,
@@ -168,7 +174,7 @@ def decide(
         "decided_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "note": note,
         "by": _user(),
-        "hash": run_hash,
+        "subject": subject,
     }
     data = (json.dumps(document, indent=1) + "\n").encode("utf-8")
     temporary = os.path.join(folder, f".decision-{gate}.{secrets.token_hex(6)}.tmp")
@@ -181,13 +187,18 @@ def decide(
             os.link(temporary, final)
         except FileExistsError:
             raise DecisionError(
-                f"gate {gate!r} of run {run_hash} was decided by someone else a moment ago; "
+                f"gate {gate!r} of {subject} was decided by someone else a moment ago; "
                 f"see {final!r}"
             ) from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
     return final
+
+
+def read_decision(folder: str, gate: str) -> dict[str, typing.Any] | None:
+    """The recorded decision for ``gate`` in ``folder``, or None."""
+    return _read_decision(folder, gate)
 
 
 def _user() -> str:

@@ -20,12 +20,9 @@ and metrics.csv is truncated back to the committed length, so every epoch appear
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import math
 import os
 import secrets
-import socket
 import time
 import typing
 import warnings
@@ -40,6 +37,7 @@ from ._conditions import Condition, Fired, History, _Patience, _Target
 from ._errors import CheckpointError, HookError, RunLockedError, RunStateError, RunUsageError
 from ._gate import Gate, apply_decision
 from ._hooks import MOMENTS, Hook, MetricLog, read_rows
+from ._lock import FolderLock
 from ._state import (
     CHECKPOINTS,
     LOCK_FILE,
@@ -47,7 +45,6 @@ from ._state import (
     STATE_FILE,
     RunState,
     Status,
-    now_iso,
     read_state,
     write_state,
 )
@@ -100,48 +97,6 @@ def _result(state: RunState, folder: str, rows: Sequence[dict[str, float]]) -> R
 
 
 # ------------------------------------------------------------------------------------- lock
-
-
-class _Lock:
-    """``run.lock`` held with ``flock``: the OS drops it when the holder dies, even by kill -9,
-    so a lock is never stale. The file's text (pid, host, start) only serves error messages."""
-
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-        self.path = os.path.join(folder, LOCK_FILE)
-        self.fd: int | None = None
-
-    def acquire(self, wait: bool) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise RunLockedError(
-                f"run folder {self.folder!r} is locked by {self.holder()}: another process is "
-                "training this run; wait for it, or pass wait_for_lock=True"
-            ) from None
-        except BaseException:
-            os.close(fd)
-            raise
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": now_iso()}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)
-        self.fd = fd
-
-    def holder(self) -> str:
-        try:
-            with open(self.path, encoding="utf-8") as stream:
-                info = json.loads(stream.read() or "{}")
-            return f"pid {info['pid']} on host {info['host']} (since {info['started']})"
-        except (OSError, ValueError, KeyError, TypeError):
-            return "a process that has not yet written its pid"
-
-    def release(self) -> None:
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
 
 
 # -------------------------------------------------------------------------------------- run
@@ -254,7 +209,9 @@ class Run:
         }
         # a future loop may pass more keyword arguments; tests set this to prove hooks cope
         self._hook_extras: dict[str, object] = {}
-        self._lock = _Lock(self.folder)
+        self._lock = FolderLock(
+            os.path.join(self.folder, LOCK_FILE), RunLockedError, f"run folder {self.folder!r}"
+        )
         self._state: RunState | None = None
         self._phase = "new"  # new -> open -> closed
         self._finished = False

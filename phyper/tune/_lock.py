@@ -1,0 +1,64 @@
+"""An exclusive lock on a file with ``flock``: the OS drops it when its holder dies, even by
+``kill -9``, so a lock is never stale. The file's text (pid, host, start) serves only the error
+message another process gets."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+
+from .._errors import PhyperError
+from ._state import now_iso
+
+
+class FolderLock:
+    """``FolderLock(path, error_class, subject)``: ``acquire(wait)`` takes the lock or raises
+    ``error_class`` naming ``subject`` and the holder; ``release()`` gives it back."""
+
+    def __init__(self, path: str, error_class: type[PhyperError], subject: str) -> None:
+        self.path = path
+        self.error_class = error_class
+        self.subject = subject
+        self.fd: int | None = None
+
+    def acquire(self, wait: bool) -> None:
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise self.error_class(
+                f"{self.subject} is locked by {self.holder()}: another process is working on "
+                "it; wait for it to finish (or stop it) and start again"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": now_iso()}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)
+        self.fd = fd
+
+    def holder(self) -> str:
+        try:
+            with open(self.path, encoding="utf-8") as stream:
+                info = json.loads(stream.read() or "{}")
+            return f"pid {info['pid']} on host {info['host']} (since {info['started']})"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "a process that has not yet written its pid"
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> FolderLock:
+        self.acquire(wait=False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,124 @@
+"""Model-based search through Optuna (the optional extra ``phyper[optuna]``).
+
+phyper's store stays the record: on every start of a study, a fresh in-memory Optuna study is
+told every known outcome (``add_trial``), this study's and the results found on disk, such as
+a Snakemake grid's. Nothing is therefore left RUNNING forever by a killed driver (Optuna's own
+journal storage keeps killed trials RUNNING, which skews TPE), and any Optuna sampler works.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from .._space import Choice, Integers, LogUniform, SearchSpace, Uniform
+from ._base import BaseSampler, Direction, FinishedTrial, params_key
+
+if typing.TYPE_CHECKING:
+    import optuna
+
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def _import_optuna() -> typing.Any:
+    try:
+        import optuna
+    except ImportError:
+        raise ImportError(
+            "model-based search needs Optuna: pip install 'phyper[optuna]' (or optuna); "
+            "tune.RandomSampler and tune.GridSampler need nothing more"
+        ) from None
+    return optuna
+
+
+class OptunaSampler(BaseSampler):
+    """Any Optuna sampler (``optuna.samplers.TPESampler``, ``CmaEsSampler``, ``GPSampler``,
+    ...) behind phyper's sampler contract.
+
+    >>> import optuna
+    >>> sampler = OptunaSampler(optuna.samplers.RandomSampler(seed=0))
+    >>> sampler.describe()["optuna_sampler"]
+    'RandomSampler'
+    """
+
+    def __init__(self, sampler: optuna.samplers.BaseSampler) -> None:
+        self.sampler = sampler
+
+    def start(self, space: SearchSpace, direction: Direction) -> None:
+        optuna = _import_optuna()
+        super().start(space, direction)
+        if optuna.logging.get_verbosity() == optuna.logging.INFO:
+            # one line per trial of an internal, in-memory study is noise here
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self._optuna = optuna
+        self._study = optuna.create_study(direction=direction, sampler=self.sampler)
+        self._distributions: dict[str, typing.Any] = {}
+        self._codes: dict[str, list[object]] = {}  # choice values Optuna cannot hold: by index
+        d = optuna.distributions
+        for name, dimension in space.dimensions.items():
+            if isinstance(dimension, Choice):
+                values = dimension.values
+                if all(isinstance(v, _PLAIN) for v in values):
+                    self._distributions[name] = d.CategoricalDistribution(values)
+                else:
+                    self._codes[name] = values
+                    self._distributions[name] = d.CategoricalDistribution(list(range(len(values))))
+            elif isinstance(dimension, Integers):
+                self._distributions[name] = d.IntDistribution(
+                    dimension.low, dimension.high, step=dimension.step
+                )
+            elif isinstance(dimension, (Uniform, LogUniform)):
+                self._distributions[name] = d.FloatDistribution(
+                    dimension.low, dimension.high, log=isinstance(dimension, LogUniform)
+                )
+            else:
+                raise TypeError(f"no Optuna distribution for {name!r} = {dimension!r}")
+        self._asked: dict[tuple[tuple[str, str, object], ...], list[typing.Any]] = {}
+
+    def _encode(self, params: dict[str, object]) -> dict[str, object]:
+        return {
+            name: (self._codes[name].index(value) if name in self._codes else value)
+            for name, value in params.items()
+        }
+
+    def _decode(self, params: dict[str, object]) -> dict[str, object]:
+        return {
+            name: (self._codes[name][int(value)] if name in self._codes else value)  # type: ignore[call-overload]
+            for name, value in params.items()
+        }
+
+    def tell(self, trial: FinishedTrial) -> None:
+        states = self._optuna.trial.TrialState
+        failed = trial.value is None
+        asked = self._asked.get(params_key(trial.params))
+        if asked:
+            # a trial this sampler proposed: close it in Optuna, never leave it RUNNING
+            optuna_trial = asked.pop()
+            if failed:
+                self._study.tell(optuna_trial, state=states.FAIL)
+            else:
+                self._study.tell(optuna_trial, trial.value)
+            return
+        self._study.add_trial(
+            self._optuna.trial.create_trial(
+                params=self._encode(trial.params),
+                distributions=self._distributions,
+                value=None if failed else trial.value,
+                state=states.FAIL if failed else states.COMPLETE,
+            )
+        )
+
+    def ask(self) -> dict[str, object] | None:
+        optuna_trial = self._study.ask(self._distributions)
+        params = self._decode(optuna_trial.params)
+        self._asked.setdefault(params_key(params), []).append(optuna_trial)
+        return params
+
+    def describe(self) -> dict[str, object]:
+        return {"sampler": "OptunaSampler", "optuna_sampler": type(self.sampler).__name__}
+
+
+def TPESampler(seed: int | None = None, **options: typing.Any) -> OptunaSampler:
+    """Optuna's tree-structured Parzen estimator (``optuna.samplers.TPESampler``), the
+    default model-based sampler; ``options`` go to Optuna's constructor."""
+    optuna = _import_optuna()
+    return OptunaSampler(optuna.samplers.TPESampler(seed=seed, **options))

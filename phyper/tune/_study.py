@@ -1,0 +1,858 @@
+"""The search loop: ask the sampler, dedupe by hash against the store, keep ``n_jobs`` trials in
+flight, and as each one finishes record it, tell the sampler and start the next.
+
+A study lives in ``<root>/studies/<name>/``: ``study.json`` (its definition) and
+``journal.jsonl`` (its events, flushed before anything they announce happens). Its trials'
+results live in their own hash folders (``<root>/all/<hash>/result.json``, beside what
+``tune.Run`` writes there), so a Snakemake grid, another study and this one share what any of
+them computed. The driver can be killed at any moment: started again with the same call, it
+replays the journal, resumes the trials that were in flight (their ``tune.Run`` continues from
+its checkpoint) and goes on until ``n_trials`` trials are finished.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime
+import json
+import math
+import multiprocessing
+import os
+import re
+import threading
+import time
+import typing
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .._context import context_of, instance_hash
+from .._errors import PhyperError, SweepFileError
+from .._hashing import encode_value
+from .._scan import OK, iter_folders
+from .._store import INFO_FILE, _to_json, display_value, from_json, render_info, write_atomic
+from ._errors import DecisionError, RunStateError
+from ._gate import read_decision, write_decision
+from ._journal import Journal
+from ._lock import FolderLock
+from ._run import RunResult, load_result
+from ._samplers import BaseSampler, FinishedTrial, RandomSampler
+from ._space import SearchSpace, space_from_document
+from ._state import STATE_FILE, Status
+
+if typing.TYPE_CHECKING:
+    import pandas as pd
+
+    from .._parser import Parser
+
+STUDIES = "studies"
+DEFINITION_FILE = "study.json"
+JOURNAL_FILE = "journal.jsonl"
+DRIVER_LOCK = "driver.lock"
+RESULT_FILE = "result.json"
+TRIAL_LOCK = "trial.lock"
+FORMAT = "phyper-study"
+RESULT_FORMAT = "phyper-result"
+
+RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
+STOPPED_EARLY, FROM_STORE = "stopped_early", "from_store"
+FINISHED = frozenset({COMPLETE, STOPPED_EARLY, FROM_STORE})
+EARLY_STOP_PREFIX = "median_stop("  # the stopped_by of runs stopped against their peers
+MAX_REPEATED_PROPOSALS = 200
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+Direction = typing.Literal["minimize", "maximize"]
+
+
+class StudyError(PhyperError, RuntimeError):
+    """A study that cannot go on: a changed definition, too many failures in a row, ..."""
+
+
+class StudyLockedError(PhyperError, RuntimeError):
+    """Another live driver runs the same study."""
+
+
+@dataclass
+class Trial:
+    """One configuration tried by a study (``number`` counts from 0 in start order)."""
+
+    number: int
+    hash: str
+    params: dict[str, object]
+    state: str
+    value: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class StudyGate:
+    """Pause the study once ``after_trials`` trials are finished, for a go/no-go decision
+    (``phyper decide --study NAME --go``); the next start goes on, or stops for good."""
+
+    name: str
+    after_trials: int
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise DecisionError(f"study gate name {self.name!r} is not usable in a file name")
+        if self.after_trials < 1:
+            raise DecisionError(f"study gate {self.name!r}: after_trials must be at least 1")
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+# ------------------------------------------------------------------------------ the store
+
+
+def stored_result(folder: str, metric: str) -> tuple[float, dict[str, float], bool] | None:
+    """``(value, metrics, stopped_early)`` of a finished configuration in its hash folder, or
+    None: from the ``result.json`` a study wrote, else a completed ``tune.Run``."""
+    try:
+        with open(os.path.join(folder, RESULT_FILE), encoding="utf-8") as stream:
+            document = json.load(stream)
+        metrics = document["metrics"]
+        if document.get("format") == RESULT_FORMAT and isinstance(metrics, dict):
+            value = metrics.get(metric)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value), metrics, bool(document.get("stopped_early"))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no result, or a damaged one: then it is not an answer
+    if not os.path.exists(os.path.join(folder, STATE_FILE)):
+        return None
+    try:
+        result = load_result(folder)
+    except (RunStateError, OSError):
+        return None
+    return _from_run_result(result, metric)
+
+
+def _from_run_result(result: RunResult, metric: str) -> tuple[float, dict[str, float], bool] | None:
+    if result.status is not Status.COMPLETED:
+        return None
+    metrics = dict(result.best_metrics or result.final_metrics)
+    value = metrics.get(metric)
+    if value is None or not math.isfinite(value):
+        return None
+    stopped_early = (result.stopped_by or "").startswith(EARLY_STOP_PREFIX)
+    return float(value), metrics, stopped_early
+
+
+def run_trial(
+    objective: Callable[[typing.Any], object], instance: Parser, metric: str
+) -> tuple[dict[str, float], bool, float]:
+    """What a worker runs: ``objective(instance)`` in the instance's hash folder, its result
+    written there. Returns ``(metrics, stopped_early, busy seconds)``.
+
+    A per-folder lock makes a worker wait for a trial of the same hash still running in an
+    orphaned worker of a killed driver; the objective, if it trains through ``tune.Run``, then
+    finds the run finished (or resumes it) instead of training it twice.
+    """
+    started = time.perf_counter()
+    folder = instance.get_resources_path()
+    lock = FolderLock(os.path.join(folder, TRIAL_LOCK), StudyLockedError, f"trial {folder!r}")
+    lock.acquire(wait=True)
+    try:
+        outcome = objective(instance)
+        metrics, stopped_early = _metrics_of(outcome, metric)
+        # Not fsynced: the study's journal, which is, already holds the value. A power cut can
+        # leave this file missing (the configuration is then computed again), never wrong.
+        write_atomic(os.path.join(folder, INFO_FILE), render_info(instance, None), durable=False)
+        document = {"format": RESULT_FORMAT, "metrics": metrics, "stopped_early": stopped_early}
+        write_atomic(
+            os.path.join(folder, RESULT_FILE),
+            (json.dumps(document, allow_nan=False) + "\n").encode("utf-8"),
+            durable=False,
+        )
+    finally:
+        lock.release()
+    return metrics, stopped_early, time.perf_counter() - started
+
+
+def _metrics_of(outcome: object, metric: str) -> tuple[dict[str, float], bool]:
+    if isinstance(outcome, RunResult):
+        if outcome.status is not Status.COMPLETED:
+            why = outcome.reason or outcome.error
+            raise StudyError(
+                f"the trial's run ended {outcome.status.value}{': ' + why if why else ''}"
+            )
+        found = _from_run_result(outcome, metric)
+        if found is None:
+            raise StudyError(
+                f"the trial's run did not report {metric!r}; it reported "
+                f"{sorted(outcome.final_metrics)}"
+            )
+        return found[1], found[2]
+    if isinstance(outcome, Mapping):
+        metrics = {str(k): float(v) for k, v in outcome.items() if _is_number(v)}
+    elif _is_number(outcome):
+        metrics = {metric: float(typing.cast(float, outcome))}
+    else:
+        raise StudyError(
+            f"the objective returned {type(outcome).__name__}; expected a number, a mapping of "
+            f"metrics including {metric!r}, or a tune.RunResult"
+        )
+    if metric not in metrics or not math.isfinite(metrics[metric]):
+        raise StudyError(
+            f"the objective's result has no finite {metric!r}; it returned {sorted(metrics)}"
+        )
+    return metrics, False
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _follow_driver(driver_pid: int) -> None:
+    """In each worker of the default process pool: exit when the driver is gone (killed), so
+    no idle worker outlives it. A trial cut short this way loses at most its current epoch."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(driver_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # the pid was reused by another user's process
+                os._exit(1)
+
+    threading.Thread(target=watch, name="phyper-follow-driver", daemon=True).start()
+
+
+class _InlineExecutor(cf.Executor):
+    """Runs each trial in the driver's process as it is submitted (``n_jobs=1``)."""
+
+    def submit(
+        self, fn: Callable[..., typing.Any], /, *args: typing.Any, **kwargs: typing.Any
+    ) -> cf.Future:  # type: ignore[override]
+        future: cf.Future = cf.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
+
+
+# -------------------------------------------------------------------------- the record
+
+
+@dataclass
+class _Record:
+    trials: list[Trial] = field(default_factory=list)
+    awaiting: str | None = None
+    stopped: str | None = None
+    gates_passed: set[str] = field(default_factory=set)
+
+
+def replay_events(
+    events: Sequence[dict[str, typing.Any]],
+    params_of: Callable[[Mapping[str, object]], dict[str, object]],
+) -> _Record:
+    """The trials and the gate state a journal's events describe."""
+    record = _Record()
+    trials: dict[int, Trial] = {}
+    for event in events:
+        kind = event.get("event")
+        if kind in ("start", FROM_STORE):
+            trial = Trial(
+                number=int(event["trial"]),
+                hash=str(event["hash"]),
+                params=params_of(event["params"]),
+                state=RUNNING if kind == "start" else FROM_STORE,
+                value=event.get("value"),
+                metrics=event.get("metrics") or {},
+            )
+            trials[trial.number] = trial
+        elif kind in (COMPLETE, STOPPED_EARLY, FAILED):
+            trial = trials[int(event["trial"])]
+            trial.state = kind
+            trial.value = event.get("value")
+            trial.metrics = event.get("metrics") or {}
+            trial.error = event.get("error")
+            trial.duration = event.get("duration")
+        elif kind == "await":
+            record.awaiting = event["gate"]
+        elif kind == "decided":
+            record.awaiting = None
+            record.gates_passed.add(event["gate"])
+            if event["decision"] == "no-go":
+                record.stopped = f"no-go at gate {event['gate']}: {event.get('note') or ''}"
+    record.trials = sorted(trials.values(), key=lambda t: t.number)
+    return record
+
+
+class StudyView:
+    """What a study's folder says: its trials, the best one, what it awaits. Read without the
+    configuration's code (``phyper study show``); :class:`Study` adds the search itself."""
+
+    name: str
+    folder: str
+    metric: str
+    direction: Direction
+    param_names: tuple[str, ...]
+
+    def _apply(self, record: _Record) -> None:
+        self.trials = record.trials
+        self.awaiting = record.awaiting
+        self.stopped = record.stopped
+        self._gates_passed = record.gates_passed
+        self._by_hash = {t.hash: t for t in self.trials}
+
+    @classmethod
+    def read(cls, root: str | os.PathLike[str], name: str) -> StudyView:
+        """The study ``name`` under ``<root>/studies/``, from its files alone."""
+        folder = os.path.join(os.fspath(root), STUDIES, name)
+        path = os.path.join(folder, DEFINITION_FILE)
+        try:
+            with open(path, encoding="utf-8") as stream:
+                definition = json.load(stream)
+        except FileNotFoundError:
+            raise StudyError(
+                f"no study {name!r} under {os.path.join(os.fspath(root), STUDIES)!r}; "
+                "`phyper study ls` lists the studies"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise StudyError(f"study definition {path!r} is unreadable: {error}") from None
+        view = cls.__new__(cls)
+        view.name, view.folder = name, folder
+        view.metric, view.direction = definition["metric"], definition["direction"]
+        view.param_names = tuple(definition["space"])
+        view.definition = definition
+        record = replay_events(
+            Journal(os.path.join(folder, JOURNAL_FILE)).replay(),
+            lambda params: {n: display_value(v) for n, v in params.items()},
+        )
+        view._apply(record)
+        return view
+
+    @property
+    def finished_trials(self) -> list[Trial]:
+        return [t for t in self.trials if t.state in FINISHED]
+
+    @property
+    def answered_from_store(self) -> int:
+        """How many of the sampler's proposals were answered from the store, without running."""
+        return sum(t.state == FROM_STORE for t in self.trials)
+
+    @property
+    def best_trial(self) -> Trial:
+        scored = [t for t in self.finished_trials if t.value is not None]
+        if not scored:
+            raise StudyError(f"study {self.name!r} has no finished trial yet")
+        pick = min if self.direction == "minimize" else max
+        return pick(scored, key=lambda t: typing.cast(float, t.value))
+
+    @property
+    def best_value(self) -> float:
+        return typing.cast(float, self.best_trial.value)
+
+    def trials_frame(self) -> pd.DataFrame:
+        """One row per trial: number, state, value, the best value so far, hash, the searched
+        values, duration and error: hyperparameters beside values."""
+        import pandas as pd
+
+        columns = ["number", "state", "value", "best_so_far", "hash", *self.param_names]
+        columns += ["duration", "error"]
+        rows = []
+        best: float | None = None
+        better = (lambda a, b: a < b) if self.direction == "minimize" else (lambda a, b: a > b)
+        for t in self.trials:
+            if (
+                t.state in FINISHED
+                and t.value is not None
+                and (best is None or better(t.value, best))
+            ):
+                best = t.value
+            rows.append(
+                {
+                    "number": t.number,
+                    "state": t.state,
+                    "value": t.value,
+                    "best_so_far": best,
+                    "hash": t.hash,
+                    **t.params,
+                    "duration": t.duration,
+                    "error": t.error,
+                }
+            )
+        return pd.DataFrame(rows, columns=columns)
+
+    def summary(self) -> dict[str, object]:
+        """One line of ``phyper study ls``."""
+        try:
+            best: Trial | None = self.best_trial
+        except StudyError:
+            best = None
+        counts = Counter(t.state for t in self.trials)
+        states = (COMPLETE, STOPPED_EARLY, FROM_STORE, FAILED, RUNNING)
+        return {
+            "study": self.name,
+            "metric": self.metric,
+            "direction": self.direction,
+            "trials": len(self.trials),
+            **{state: counts.get(state, 0) for state in states},
+            "best_value": best.value if best else None,
+            "best_hash": best.hash if best else None,
+            "awaiting": self.awaiting or "",
+            "stopped": self.stopped or "",
+        }
+
+
+def studies(root: str | os.PathLike[str]) -> pd.DataFrame:
+    """One row per study under ``<root>/studies/``: ``phyper study ls``."""
+    import pandas as pd
+
+    parent = os.path.join(os.fspath(root), STUDIES)
+    names = sorted(os.listdir(parent)) if os.path.isdir(parent) else []
+    rows = [
+        StudyView.read(root, name).summary()
+        for name in names
+        if os.path.isfile(os.path.join(parent, name, DEFINITION_FILE))
+    ]
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ the study
+
+
+class Study(StudyView):
+    """A search over key hyperparameters, remembered in ``<root>/studies/<name>/``.
+
+    >>> import phyper, tempfile
+    >>> from phyper import tune
+    >>> class Net(phyper.Parser):
+    ...     width = 4
+    >>> parser = Net(hashed_resources_folder=tempfile.mkdtemp())
+    >>> study = tune.Study(parser, "demo", space={"width": tune.integers(1, 8)},
+    ...                    metric="loss", sampler=tune.GridSampler())
+    >>> _ = study.optimize(lambda net: {"loss": abs(net.width - 5)}, n_trials=8)
+    >>> study.best_instance.width, study.best_value
+    (5, 0.0)
+    """
+
+    def __init__(
+        self,
+        parser: Parser,
+        name: str,
+        *,
+        space: Mapping[str, object],
+        metric: str,
+        direction: Direction = "minimize",
+        sampler: BaseSampler | None = None,
+        root: str | os.PathLike[str] | None = None,
+        max_consecutive_failures: int = 5,
+    ) -> None:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise StudyError(
+                f"study name {name!r} is not usable as a folder name: expected letters, digits, "
+                "'_', '.' or '-', starting with a letter or digit"
+            )
+        if direction not in ("minimize", "maximize"):
+            raise StudyError(f"direction {direction!r}: expected 'minimize' or 'maximize'")
+        if not isinstance(metric, str) or not metric:
+            raise StudyError(f"metric {metric!r}: expected the name of a reported metric")
+        self.parser = parser
+        self.name = name
+        self.space = SearchSpace.check(parser, space)
+        self.metric = metric
+        self.direction: Direction = direction
+        self.sampler = sampler if sampler is not None else RandomSampler()
+        self.root = os.fspath(root) if root is not None else parser.hashed_resources_folder
+        self.folder = os.path.join(self.root, STUDIES, name)
+        self.max_consecutive_failures = max_consecutive_failures
+        self._schema = context_of(parser).schema
+        self._check_definition()
+        self.param_names = self.space.names
+        self.prior_knowledge = 0
+        self._replay(Journal(self._journal_path).replay())
+
+    @classmethod
+    def from_yaml(
+        cls, parser: Parser, name: str, path: str | os.PathLike[str], **options: typing.Any
+    ) -> Study:
+        """A study of the ``search:`` section of a sweep file; its ``fixed:`` values set the
+        parameters every trial shares."""
+        import yaml
+
+        where = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as stream:
+                document = yaml.safe_load(stream)
+        except (OSError, yaml.YAMLError) as error:
+            raise SweepFileError(f"sweep file {where!r} is unreadable: {error}") from None
+        if not isinstance(document, Mapping) or "search" not in document:
+            raise SweepFileError(
+                f"sweep file {where!r} has no 'search:' section (expected e.g. 'search: "
+                "{learning_rate: {log_uniform: [1.0e-4, 0.1]}, depth: [1, 2, 3]}')"
+            )
+        fixed = document.get("fixed") or {}
+        if not isinstance(fixed, Mapping):
+            raise SweepFileError(f"'fixed' in sweep file {where!r} must be a mapping of values")
+        base = parser.replace(**fixed)
+        return cls(base, name, space=space_from_document(document["search"], where), **options)
+
+    # ------------------------------------------------------------------ definition, journal
+
+    @property
+    def _journal_path(self) -> str:
+        return os.path.join(self.folder, JOURNAL_FILE)
+
+    def _base_key_values(self) -> dict[str, object]:
+        key_values = self.parser.to_dict(key_only=True)
+        return {n: _to_json(v) for n, v in key_values.items() if n not in self.space.dimensions}
+
+    def _check_definition(self) -> None:
+        definition = {
+            "format": FORMAT,
+            "version": 1,
+            "name": self.name,
+            "class": self._schema.class_name,
+            "metric": self.metric,
+            "direction": self.direction,
+            "space": self.space.to_spec(),
+            "base": self._base_key_values(),
+        }
+        path = os.path.join(self.folder, DEFINITION_FILE)
+        try:
+            with open(path, encoding="utf-8") as stream:
+                existing = json.load(stream)
+        except FileNotFoundError:
+            os.makedirs(self.folder, exist_ok=True)
+            document = {**definition, "created": _now(), "sampler": self.sampler.describe()}
+            write_atomic(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+            return
+        except (OSError, ValueError) as error:
+            raise StudyError(f"study definition {path!r} is unreadable: {error}") from None
+        for key, value in definition.items():
+            if json.loads(json.dumps(value)) != existing.get(key):
+                raise StudyError(
+                    f"study {self.name!r} in {self.folder!r} was made with {key} "
+                    f"{existing.get(key)!r}, not {value!r}: a study's definition cannot change "
+                    "(its results would not be comparable); use another name"
+                )
+
+    def _params_from_json(self, params: Mapping[str, object]) -> dict[str, object]:
+        specs = self._schema.specs
+        return {n: specs[n].coerce(from_json(v, for_hashing=False)) for n, v in params.items()}
+
+    def _replay(self, events: Sequence[dict[str, typing.Any]]) -> None:
+        self._apply(replay_events(events, self._params_from_json))
+
+    # ------------------------------------------------------------------------- results
+
+    @property
+    def best_instance(self) -> Parser:
+        return self.parser.replace(**self.best_trial.params)
+
+    def instance(self, params: Mapping[str, object]) -> Parser:
+        """The instance of a trial with these searched values."""
+        return self.parser.replace(**params)
+
+    # ---------------------------------------------------------------------- decisions
+
+    def await_decision(self, gate: str, note: str | None = None) -> bool | None:
+        """A named pause point outside ``optimize`` (e.g. before promoting the best
+        configuration to a final model): None while the decision is pending (it is recorded
+        as pending), True after a go, False after a no-go."""
+        lock = FolderLock(
+            os.path.join(self.folder, DRIVER_LOCK), StudyLockedError, f"study {self.name!r}"
+        )
+        journal = Journal(self._journal_path)
+        with lock:
+            self._replay(journal.replay())
+            try:
+                return self._gate_open(journal, StudyGate(gate, 1, note))
+            finally:
+                journal.close()
+
+    def _gate_open(self, journal: Journal, gate: StudyGate) -> bool | None:
+        if gate.name in self._gates_passed:
+            return self.stopped is None or not self.stopped.startswith(f"no-go at gate {gate.name}")
+        decision = read_decision(self.folder, gate.name)
+        if decision is None:
+            if self.awaiting != gate.name:
+                journal.append(
+                    [{"event": "await", "gate": gate.name, "note": gate.note, "at": _now()}]
+                )
+                self.awaiting = gate.name
+            return None
+        event = {
+            "event": "decided",
+            "gate": gate.name,
+            "decision": decision["decision"],
+            "note": decision.get("note"),
+            "at": _now(),
+        }
+        journal.append([event])
+        self._replay(journal.replay())
+        return decision["decision"] == "go"
+
+    # ------------------------------------------------------------------------ the loop
+
+    def optimize(
+        self,
+        objective: Callable[[typing.Any], object],
+        n_trials: int,
+        *,
+        n_jobs: int = 1,
+        executor: cf.Executor | None = None,
+        gates: Iterable[StudyGate] = (),
+    ) -> Study:
+        """Run trials until ``n_trials`` are finished (this study's, counting those answered
+        from the store), ``n_jobs`` at a time, on ``executor`` (any ``concurrent.futures``
+        executor: local processes by default for ``n_jobs > 1``; a dask cluster's
+        ``client.get_executor()``; in the driver's process for ``n_jobs=1``).
+
+        ``objective(instance)`` returns a number, a mapping of metrics including ``metric``, or
+        a :class:`tune.RunResult`; it runs in a worker, so it must be picklable (a module-level
+        function) for process executors. Killed at any moment and called again, it goes on
+        where it stopped. A gate pauses the study; the call then returns early.
+        """
+        if not isinstance(n_trials, int) or n_trials < 1:
+            raise StudyError(f"n_trials={n_trials!r}: expected a positive integer")
+        if not isinstance(n_jobs, int) or n_jobs < 1:
+            raise StudyError(f"n_jobs={n_jobs!r}: expected a positive integer")
+        gates = sorted(gates, key=lambda g: g.after_trials)
+        lock = FolderLock(
+            os.path.join(self.folder, DRIVER_LOCK), StudyLockedError, f"study {self.name!r}"
+        )
+        lock.acquire(wait=False)
+        journal = Journal(self._journal_path)
+        own_executor = executor is None
+        try:
+            self._replay(journal.replay())
+            if self.awaiting is not None:
+                pending = next((g for g in gates if g.name == self.awaiting), None)
+                if self._gate_open(journal, pending or StudyGate(self.awaiting, 1)) is None:
+                    return self
+            if self.stopped is not None:
+                return self
+            if executor is None:
+                executor = self._default_executor(n_jobs)
+            self._loop(objective, n_trials, n_jobs, executor, journal, gates)
+        finally:
+            if own_executor and executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
+            journal.close()
+            lock.release()
+        return self
+
+    @staticmethod
+    def _default_executor(n_jobs: int) -> cf.Executor:
+        if n_jobs == 1:
+            return _InlineExecutor()
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        return cf.ProcessPoolExecutor(
+            max_workers=n_jobs,
+            mp_context=context,
+            initializer=_follow_driver,
+            initargs=(os.getpid(),),
+        )
+
+    def _start_sampler(self) -> list[Trial]:
+        """Tell the sampler everything known; return the trials to resume."""
+        self.sampler.start(self.space, self.direction)
+        resumed = []
+        for trial in self.trials:
+            if trial.state == RUNNING:
+                self.sampler.running(trial.params)
+                resumed.append(trial)
+            else:
+                self.sampler.tell(FinishedTrial(trial.params, trial.value, trial.state))
+        prior = self._prior_knowledge()
+        for params, value in prior:
+            self.sampler.tell(FinishedTrial(params, value, "prior"))
+        self.prior_knowledge = len(prior)
+        return resumed
+
+    def _prior_knowledge(self) -> list[tuple[dict[str, object], float]]:
+        """Results in the store for configurations of this space that this study did not
+        propose (a Snakemake grid's, another study's): the sampler learns from them."""
+        base = {n: encode_value(v) for n, v in self.parser.to_dict(key_only=True).items()}
+        specs = self._schema.specs
+        found = []
+        root = os.path.join(self.root, "all")
+        if not os.path.isdir(root):
+            return []
+        for folder in iter_folders(self.root, "all"):
+            if folder.status != OK or folder.hash in self._by_hash:
+                continue
+            stored = stored_result(folder.path, self.metric)
+            if stored is None:
+                continue
+            try:
+                values = {
+                    n: specs[n].coerce(from_json(v, for_hashing=False))
+                    for n, v in folder.hyperparameters.items()
+                    if n in specs
+                }
+            except (PhyperError, ValueError, TypeError):
+                continue  # a folder of another declaration
+            if any(
+                n not in self.space.dimensions and encode_value(values.get(n)) != base[n]
+                for n in base
+            ):
+                continue  # another configuration of the non-searched values
+            params = {n: values[n] for n in self.space.dimensions}
+            if self.space.contains(params):
+                found.append((params, stored[0]))
+        return found
+
+    def _propose(self, in_flight: Counter[str]) -> Trial | None:
+        """The next trial to run or to answer from the store; None when the sampler has
+        nothing new to propose."""
+        specs = self._schema.specs
+        for _ in range(MAX_REPEATED_PROPOSALS):
+            raw = self.sampler.ask()
+            if raw is None:
+                return None
+            params = {n: specs[n].coerce(v) for n, v in raw.items()}
+            instance = self.parser.replace(**params)
+            trial_hash = instance_hash(instance)
+            known = self._by_hash.get(trial_hash)
+            if known is not None:
+                if known.state == RUNNING:
+                    in_flight[trial_hash] += 1  # told once more when it finishes
+                else:
+                    self.sampler.tell(FinishedTrial(params, known.value, known.state))
+                continue
+            number = len(self.trials)
+            stored = stored_result(instance.get_resources_path(), self.metric)
+            if stored is not None:
+                value, metrics, _ = stored
+                return Trial(number, trial_hash, params, FROM_STORE, value, metrics)
+            return Trial(number, trial_hash, params, RUNNING)
+        warnings.warn(
+            f"study {self.name!r}: the sampler proposed only known configurations "
+            f"{MAX_REPEATED_PROPOSALS} times in a row; the space looks exhausted",
+            stacklevel=3,
+        )
+        return None
+
+    def _record(self, trial: Trial) -> None:
+        self.trials.append(trial)
+        self._by_hash[trial.hash] = trial
+
+    def _loop(
+        self,
+        objective: Callable[[typing.Any], object],
+        n_trials: int,
+        n_jobs: int,
+        executor: cf.Executor,
+        journal: Journal,
+        gates: Sequence[StudyGate],
+    ) -> None:
+        resumed = self._start_sampler()
+        futures: dict[cf.Future, Trial] = {}
+        repeats: Counter[str] = Counter()
+        failures = 0
+        finished = len(self.finished_trials)
+        exhausted = False
+        gate = next(
+            (g for g in gates if g.name not in self._gates_passed and g.after_trials > finished),
+            None,
+        )
+        limit = min(n_trials, gate.after_trials) if gate is not None else n_trials
+        while True:
+            events: list[dict[str, typing.Any]] = []
+            starting: list[Trial] = []
+            while resumed and len(futures) + len(starting) < n_jobs:
+                starting.append(resumed.pop(0))
+            while (
+                not exhausted
+                and len(futures) + len(starting) < n_jobs
+                and finished + len(futures) + len(starting) < limit
+            ):
+                trial = self._propose(repeats)
+                if trial is None:
+                    exhausted = True
+                    break
+                self._record(trial)
+                event = {
+                    "trial": trial.number,
+                    "hash": trial.hash,
+                    "params": {n: _to_json(v) for n, v in trial.params.items()},
+                    "at": _now(),
+                }
+                if trial.state == FROM_STORE:
+                    events.append(
+                        {
+                            "event": FROM_STORE,
+                            **event,
+                            "value": trial.value,
+                            "metrics": trial.metrics,
+                        }
+                    )
+                    self.sampler.tell(FinishedTrial(trial.params, trial.value, FROM_STORE))
+                    finished += 1
+                else:
+                    events.append({"event": "start", **event})
+                    starting.append(trial)
+            journal.append(events)  # durable before any of these trials starts
+            for trial in starting:
+                future = executor.submit(
+                    run_trial, objective, self.instance(trial.params), self.metric
+                )
+                futures[future] = trial
+            if not futures:
+                break
+            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            events = []
+            for future in done:
+                trial = futures.pop(future)
+                events.append(self._finish(trial, future))
+                told = FinishedTrial(trial.params, trial.value, trial.state)
+                for _ in range(1 + repeats.pop(trial.hash, 0)):
+                    self.sampler.tell(told)
+                if trial.state == FAILED:
+                    failures += 1
+                else:
+                    failures = 0
+                    finished += 1
+            journal.append(events)
+            if failures >= self.max_consecutive_failures:
+                last = next(t for t in reversed(self.trials) if t.state == FAILED)
+                raise StudyError(
+                    f"study {self.name!r}: {failures} trials failed in a row; the last, trial "
+                    f"{last.number} ({last.hash}), with {last.error}. Fix the objective and "
+                    "start the study again: finished trials are kept"
+                )
+        if gate is not None and finished >= gate.after_trials:
+            self._gate_open(journal, gate)
+
+    def _finish(self, trial: Trial, future: cf.Future) -> dict[str, typing.Any]:
+        event: dict[str, typing.Any] = {"trial": trial.number, "hash": trial.hash, "at": _now()}
+        try:
+            metrics, stopped_early, busy = future.result()
+        except Exception as error:  # the objective's failure is recorded, the study goes on
+            trial.state, trial.error = FAILED, f"{type(error).__name__}: {error}"
+            return {"event": FAILED, **event, "error": trial.error}
+        trial.state = STOPPED_EARLY if stopped_early else COMPLETE
+        trial.metrics, trial.value, trial.duration = metrics, metrics[self.metric], busy
+        return {
+            "event": trial.state,
+            **event,
+            "value": trial.value,
+            "metrics": metrics,
+            "duration": busy,
+        }
+
+
+def decide_study(
+    root: str | os.PathLike[str], name: str, *, go: bool, note: str | None = None
+) -> str:
+    """Record a go/no-go decision for the gate a study awaits; the decision file's path."""
+    folder = os.path.join(os.fspath(root), STUDIES, name)
+    awaiting = StudyView.read(root, name).awaiting
+    if awaiting is None:
+        raise DecisionError(
+            f"study {name!r} awaits no decision; `phyper study show {name}` says what it awaits"
+        )
+    return write_decision(folder, awaiting, go=go, note=note, subject=f"study {name!r}")
