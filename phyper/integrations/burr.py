@@ -578,6 +578,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
         folder = self.folder(app.uid, app.partition_key)
         decision = decision_input(folder, gate)
         if decision is None:
+            _refuse_training_run(folder)
             _gate.await_decision(
                 folder,
                 run_hash=app.uid,
@@ -613,6 +614,17 @@ def _folder_of(
     return os.fspath(typing.cast(str, instance_or_folder))
 
 
+def _refuse_training_run(folder: str) -> None:
+    """A Burr gate writes the folder's run.json: never over a ``tune.Run``'s own state."""
+    state = _gate.read_state(folder)
+    if state is not None and (state.epoch or state.metrics_bytes or state.checkpoint):
+        raise DecisionError(
+            f"folder {folder!r} holds a tune.Run training run (run.json at epoch {state.epoch}); "
+            "a Burr gate records its pause in the same file, so give the Burr application its "
+            "own folder (another resource as partition key, or another root)"
+        )
+
+
 def await_decision(
     instance_or_folder: Parser | str | os.PathLike[str],
     gate: str,
@@ -625,6 +637,7 @@ def await_decision(
     (what ``phyper decide`` and ``phyper runs --status awaiting_decision`` read)."""
     folder = _folder_of(instance_or_folder, resource_name)
     os.makedirs(folder, exist_ok=True)
+    _refuse_training_run(folder)
     _gate.await_decision(
         folder,
         run_hash=os.path.basename(os.path.normpath(folder)),
