@@ -31,7 +31,8 @@ run unless a Burr gate records a pending decision, see :func:`await_decision`)::
     burr_state.json     the latest state, replaced atomically (temporary file, fsync, rename)
     burr_states.jsonl   one JSON line per step: sequence_id, position, status, timestamp and
                         the state's scalar fields; appended and fsynced before the state file
-                        (``pandas.read_json(path, lines=True)``, or :func:`load_history`)
+                        (:func:`load_history`, or ``pandas.read_json(path, lines=True,
+                        precise_float=True)``: pandas' default parser rounds floats)
     burr_arrays/        numpy arrays of the latest state, one ``<xxh3-128>.npy`` each
 
 The state is written as JSON with exact types: numbers, strings, booleans, None, lists,
@@ -735,6 +736,7 @@ class BurrRun:
         self.partition_key = partition_key
         self.stop = stop
         self.state: State | None = None
+        self.failed = False  # a step of the current call raised
 
 
 class TuneHooks(PreApplicationExecuteCallHook, PostRunStepHook, PostApplicationExecuteCallHook):
@@ -825,6 +827,7 @@ class TuneHooks(PreApplicationExecuteCallHook, PostRunStepHook, PostApplicationE
         rows = self._rows(state)
         extras = {"app_id": app_id, "partition_key": partition_key, "state": state}
         if exception is not None:
+            run.failed = True
             epoch = len(rows)
             self._call(FailureHook, "on_failure", run=run, epoch=epoch, error=exception, **extras)
         elif action.name == self.epoch_action and rows:
@@ -851,11 +854,8 @@ class TuneHooks(PreApplicationExecuteCallHook, PostRunStepHook, PostApplicationE
         **future_kwargs: typing.Any,
     ) -> None:
         run = self._run(app_id, partition_key, state)
-        if exception is None:
+        # Burr 0.43 passes exception=None here even when the call raised: the failed step
+        # is remembered instead (on_failure was called; as in tune.Run, on_stop is not)
+        if exception is None and not run.failed:
             self._call(StopHook, "on_stop", run=run, result=None, app_id=app_id, state=state)
-        else:
-            # the failing step already called on_failure; a bar or a file still needs closing
-            for hook in self.hooks:
-                if isinstance(hook, StopHook) and not isinstance(hook, FailureHook):
-                    with contextlib.suppress(Exception):
-                        hook.on_stop(run=run, result=None, app_id=app_id, state=state)  # type: ignore[arg-type]
+        run.failed = False
