@@ -30,6 +30,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_snakemake.py
+	$(BIN)/python bench/bench_burr.py
 
 clean:
 	rm -rf $(VENV) derived_data results .snakemake

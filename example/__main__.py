@@ -3,6 +3,7 @@
 python -m example transform-data --hash <transformed_data hash> [--sweep FILE]
 python -m example preprocess-data --hash <preprocessed_data hash> [--sweep FILE]
 python -m example train-model --hash <instance hash> [--sweep FILE]
+python -m example burr-train --hash <instance hash> [--sweep FILE] [--review-after EPOCHS]
 python -m example cross-validation-scores [--sweep FILE]
 python -m example train-best-model [--sweep FILE]
 
@@ -22,6 +23,7 @@ PER_HASH_STEPS = {
     "transform-data": "transformed_data",
     "preprocess-data": "preprocessed_data",
     "train-model": None,
+    "burr-train": None,  # the same model as an Apache Burr application (phyper[burr])
 }
 # a training run that stopped at a go/no-go gate, waiting for `phyper decide`
 AWAITING_DECISION_EXIT = 3
@@ -35,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--sweep", default=config.DEFAULT_SWEEP, help="the YAML sweep file")
         if step in PER_HASH_STEPS:
             sub.add_argument("--hash", "--instance-hash", dest="hash", required=True)
+        if step == "burr-train":
+            sub.add_argument("--review-after", type=int, help="halt at a go/no-go gate then")
     arguments = parser.parse_args(argv)
     _, instances = config.load(arguments.sweep)
 
@@ -43,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         instance = config.Instance.get_instance_from_hash(arguments.hash, instances, resource)
         # the folder describes itself: its metadata file is written beside the results
         config.Instance.generate_instance_info_files([instance], resource_names=[resource])
+        if arguments.step == "burr-train":
+            return _burr_train(instance, arguments.review_after)
         if arguments.step == "transform-data":
             from example.transform import transform_data as run
         elif arguments.step == "preprocess-data":
@@ -63,6 +69,23 @@ def main(argv: list[str] | None = None) -> int:
 
         summary = train_best_model(instances)
         print(f"best model {summary['cross_validated_model_hash']}: {summary}")
+    return 0
+
+
+def _burr_train(instance, review_after: int | None) -> int:
+    from example.burr_training import GATE, train_with_burr
+
+    outcome = train_with_burr(instance, review_after=review_after)
+    state = outcome["state"]
+    print(f"burr-train {instance.get_instance_hash()}: {outcome['status']} {state['iterations']}")
+    if outcome["status"] == "awaiting_decision":
+        print(
+            f"the application waits at gate {GATE!r}: answer with `phyper decide "
+            f"{instance.get_instance_hash()[:12]} --go` (or --no-go), then run this again",
+            file=sys.stderr,
+        )
+        return AWAITING_DECISION_EXIT
+    print(f"best epoch {state['best_epoch']}, stopped by {state['stopped_by']}")
     return 0
 
 

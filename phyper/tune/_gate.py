@@ -21,7 +21,7 @@ from .._errors import HashNotFoundError
 from .._scan import hash_folders_by_prefix
 from ._conditions import Condition
 from ._errors import DecisionError, RunStateError
-from ._state import STATE_FILE, RunState, Status, read_state
+from ._state import STATE_FILE, RunState, Status, read_state, write_state
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -101,6 +101,56 @@ def apply_decision(folder: str, state: RunState) -> None:
         state.status = Status.STOPPED
         state.stopped_by = f"gate {gate}"
         state.reason = f"no-go at gate {gate}: {decision['note'] or '(no note)'}"
+
+
+def await_decision(
+    folder: str,
+    *,
+    run_hash: str,
+    resource: str,
+    gate: str,
+    reason: str,
+    note: str | None = None,
+) -> RunState:
+    """Record durably that the run in ``folder`` awaits a go/no-go decision at ``gate``: its
+    ``run.json`` (created if the folder has none) gets status ``awaiting_decision``, which is
+    what :func:`decide` and ``phyper runs`` read. For loops other than ``tune.Run`` (the Burr
+    integration); a gate already decided is an error rather than a second pause.
+    """
+    if not isinstance(gate, str) or not _GATE_NAME.match(gate):
+        raise DecisionError(
+            f"gate name {gate!r} is not usable in a file name: expected letters, digits, "
+            "'_', '.' or '-', starting with a letter or digit"
+        )
+    recorded = read_state(folder, run_hash)
+    state = recorded.copy() if recorded is not None else RunState(hash=run_hash, resource=resource)
+    if gate in state.decided_gates:
+        raise DecisionError(
+            f"gate {gate!r} of run {run_hash} was already decided; a gate pauses a run once"
+        )
+    state.status = Status.AWAITING_DECISION
+    state.gate, state.gate_note, state.reason = gate, note, reason
+    state.stopped_by = state.error = None
+    if state != recorded:
+        write_state(folder, state)
+    return state
+
+
+def take_decision(folder: str, gate: str) -> dict[str, typing.Any] | None:
+    """The decision recorded for ``gate`` (its JSON document), or None while there is none.
+
+    If the folder's ``run.json`` still awaits that gate, the decision is applied to it as a run
+    start would (go: ``running``; no-go: ``stopped``), so ``phyper runs`` no longer lists it
+    as waiting. Calling it again returns the same decision.
+    """
+    decision = _read_decision(folder, gate)
+    if decision is None:
+        return None
+    state = read_state(folder)
+    if state is not None and state.status is Status.AWAITING_DECISION and state.gate == gate:
+        apply_decision(folder, state)
+        write_state(folder, state)
+    return decision
 
 
 def find_run(root: str, hash_or_prefix: str, resource: str = "all") -> str:

@@ -139,3 +139,29 @@ def test_gate_names_must_fit_a_file_name():
         tune.Gate("../x", tune.after_epoch(1))
     with pytest.raises(tune.DecisionError, match="takes a condition"):
         tune.Gate("ok", 5)
+
+
+def test_await_decision_records_a_pause_that_decide_accepts(root):
+    # for loops other than tune.Run (the Burr integration): the same run.json and decision file
+    from phyper.tune._gate import await_decision, take_decision
+
+    instance = make_instance(root)
+    folder = instance.get_resources_path()
+    os.makedirs(folder)
+    run_hash = instance.get_instance_hash()
+    assert take_decision(folder, "review") is None
+    await_decision(folder, run_hash=run_hash, resource="all", gate="review", reason="halted")
+    await_decision(folder, run_hash=run_hash, resource="all", gate="review", reason="halted")
+    pending = tune.pending_decisions(root)
+    assert pending["gate"].tolist() == ["review"] and pending["reason"].tolist() == ["halted"]
+    tune.decide(root, run_hash[:8], go=True, note="fine")
+    assert take_decision(folder, "review")["decision"] == "go"
+    assert take_decision(folder, "review")["note"] == "fine"  # asked again: the same
+    state = tune.runs(root).iloc[0]
+    assert state["status"] == "running" and state["gate"] is None
+    with pytest.raises(tune.DecisionError, match="already decided"):
+        await_decision(folder, run_hash=run_hash, resource="all", gate="review", reason="again")
+    with pytest.raises(tune.DecisionError, match="not usable in a file name"):
+        await_decision(folder, run_hash=run_hash, resource="all", gate="../x", reason="x")
+    with pytest.raises(tune.DecisionError, match="awaits no decision"):
+        tune.decide(root, run_hash, go=True)

@@ -1,0 +1,607 @@
+"""phyper.integrations.burr with the real apache-burr package: the persister's round trip and
+refusals, the condition and hook adapters in real applications, the example's application
+killed with SIGKILL and resumed, and a gate decided by `phyper decide` in another process."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pathlib
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+burr = pytest.importorskip("burr")
+
+from burr.core import ApplicationBuilder, State, action, default  # noqa: E402
+
+import phyper  # noqa: E402
+from phyper import tune  # noqa: E402
+from phyper.integrations.burr import (  # noqa: E402
+    ARRAYS_DIR,
+    HISTORY_FILE,
+    STATE_FILE,
+    BurrStateError,
+    PhyperPersister,
+    StateSerializationError,
+    TuneHooks,
+    await_decision,
+    decision_input,
+    fired,
+    load_history,
+    stop_condition_for_burr,
+)
+
+WORKTREE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PYTHON = sys.executable
+HASH = "0123456789abcdef0123456789abcdef"
+
+
+class Declaration(phyper.Parser):
+    seed = 0
+    lr = 0.1
+
+
+@pytest.fixture
+def root(tmp_path) -> str:
+    return str(tmp_path / "derived_data")
+
+
+def save_and_load(persister: PhyperPersister, values: dict, sequence_id: int = 0) -> dict:
+    persister.save(None, HASH, sequence_id, "step", State(values), "completed")
+    loaded = persister.load(None, HASH)
+    assert loaded is not None and loaded["sequence_id"] == sequence_id
+    return loaded["state"].get_all()
+
+
+def same(a: object, b: object) -> bool:
+    """Equal values of the same types, all the way down (NaN equals NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        nan = a.dtype.kind in "fc"
+        return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=nan)  # type: ignore[union-attr]
+    if isinstance(a, float) and np.isnan(a):
+        return bool(np.isnan(b))  # type: ignore[arg-type]
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)  # type: ignore[attr-defined,index]
+    return bool(a == b)
+
+
+# ------------------------------------------------------------------------------ round trip
+
+
+def test_scalars_strings_and_containers_round_trip_with_their_types(root):
+    values = {
+        "none": None,
+        "yes": True,
+        "count": 3,
+        "big": 2**80,
+        "loss": 0.1 + 0.2,
+        "nan": float("nan"),
+        "inf": float("inf"),
+        "minus_inf": float("-inf"),
+        "name": "héllo\nworld",
+        "empty": "",
+        "list": [1, 2.5, "x", None, [True]],
+        "dict": {"a": 1, "b": {"c": [0.5]}, "": "empty key"},
+        "tuple": (1, ("x", 2.0)),
+        "path": pathlib.Path("checkpoints") / "epoch-3.npz",
+        "f32": np.float32(0.1),
+        "i64": np.int64(-7),
+        "u8": np.uint8(255),
+        "flag": np.bool_(True),
+    }
+    loaded = save_and_load(PhyperPersister(root), values)
+    for key, value in values.items():
+        assert same(loaded[key], value), (key, loaded[key], value)
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(6, dtype=np.float32).reshape(2, 3),
+        np.array([[1.5, np.nan], [np.inf, -0.0]]),
+        np.arange(24, dtype=np.int64).reshape(2, 3, 4),
+        np.array(7, dtype=np.int16),  # 0-d
+        np.zeros((0, 4), dtype=np.uint8),  # empty
+        np.array([True, False, True]),
+        np.array([1 + 2j, 3 - 4j], dtype=np.complex64),
+        np.array(["ab", "cde"]),  # unicode
+        np.array(["2024-01-01", "2025-06-30"], dtype="datetime64[D]"),
+        np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+        np.array([(1, 2.0)], dtype=[("a", "<i4"), ("b", "<f8")]),  # structured, no objects
+        np.arange(10, dtype=">f8"),  # big-endian
+    ],
+    ids=lambda a: f"{a.dtype.str}{a.shape}",
+)
+def test_arrays_round_trip_exactly_as_npy_files(root, array):
+    persister = PhyperPersister(root)
+    loaded = save_and_load(persister, {"weights": array, "nested": {"rows": [array]}})
+    assert same(loaded["weights"], array) and same(loaded["nested"]["rows"][0], array)
+    folder = persister.folder(HASH)
+    with open(os.path.join(folder, STATE_FILE)) as stream:
+        document = json.load(stream)
+    reference = document["state"]["weights"]
+    assert reference["__phyper__"] == "ndarray" and reference["dtype"] == array.dtype.str
+    stored = os.path.join(folder, ARRAYS_DIR, reference["file"])
+    assert np.load(stored, allow_pickle=False).dtype == array.dtype
+    assert os.listdir(os.path.join(folder, ARRAYS_DIR)) == [reference["file"]]  # shared
+
+
+def test_arrays_the_state_no_longer_names_are_removed(root):
+    persister = PhyperPersister(root)
+    save_and_load(persister, {"w": np.zeros(3)}, 0)
+    save_and_load(persister, {"w": np.ones(3)}, 1)
+    arrays = os.path.join(persister.folder(HASH), ARRAYS_DIR)
+    assert len(os.listdir(arrays)) == 1
+    assert same(save_and_load(persister, {"w": None}, 2)["w"], None)
+    assert os.listdir(arrays) == []
+
+
+class Model:
+    def __str__(self) -> str:
+        return "Model()"
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "detail"),
+    [
+        (Model(), "'model'", "tests.integrations.test_burr.Model"),
+        ({"inner": [1, Model()]}, "'model'['inner'][1]", "Model"),
+        (np.array([Model()], dtype=object), "'model'", "dtype object"),
+        ({1: "a"}, "'model'", "key 1 is not a str"),
+        ({1, 2}, "'model'", "builtins.set"),
+        (b"bytes", "'model'", "builtins.bytes"),
+        (pd.DataFrame({"a": [1]}), "'model'", "DataFrame"),
+        (np.datetime64("2024-01-01"), "'model'", "0-d array"),
+    ],
+)
+def test_values_that_cannot_round_trip_are_refused_with_the_field_named(root, value, field, detail):
+    persister = PhyperPersister(root)
+    with pytest.raises(StateSerializationError) as error:
+        persister.save(None, HASH, 0, "train", State({"ok": 1, "model": value}), "completed")
+    message = str(error.value)
+    assert f"state field {field} " in message and detail in message
+    assert "keep its path in the state instead" in message
+    assert not os.path.exists(os.path.join(root, "all", HASH, STATE_FILE))  # nothing written
+
+
+def test_a_model_in_state_stops_a_real_application_with_the_message(root):
+    @action(reads=[], writes=["model"])
+    def train(state: State) -> State:
+        return state.update(model=Model())
+
+    persister = PhyperPersister(root)
+    app = (
+        ApplicationBuilder()
+        .with_actions(train=train)
+        .with_transitions(("train", "train", default))
+        .with_entrypoint("train")
+        .with_state(model=None)
+        .with_state_persister(persister)
+        .with_identifiers(app_id=HASH)
+        .build()
+    )
+    with pytest.raises(StateSerializationError, match="state field 'model' holds a"):
+        app.step()
+
+
+def test_the_history_is_one_json_line_per_step_for_pandas_and_collect(root):
+    instance = Declaration(hashed_resources_folder=root)
+    persister = PhyperPersister.for_instances([instance])
+    app_id = instance.get_instance_hash()
+    for step in range(3):
+        state = State({"epoch": step, "loss": 1.0 / (step + 1), "w": np.ones(2), "position": "x"})
+        persister.save(None, app_id, step, "train", state, "completed")
+    path = os.path.join(instance.get_resources_path(), HISTORY_FILE)
+    frame = pd.read_json(path, lines=True, precise_float=True)  # pandas' default rounds
+    assert frame["sequence_id"].tolist() == [0, 1, 2]
+    assert frame["loss"].tolist() == [1.0, 0.5, 1 / 3]
+    assert "w" not in frame.columns and frame["state.position"].tolist() == ["x"] * 3
+    assert list(frame.columns[:4]) == ["sequence_id", "position", "status", "timestamp"]
+    collected = phyper.collect([instance], lambda i: path, loader=load_history)
+    assert collected["loss"].tolist() == [1.0, 0.5, 1 / 3] and "seed" in collected.columns
+    # phyper.json was written: the folder describes itself
+    assert phyper.scan(root)["hash"].tolist() == [app_id]
+
+
+def test_a_line_of_an_uncommitted_step_is_cut_off_by_the_next_save(root):
+    persister = PhyperPersister(root)
+    save_and_load(persister, {"loss": 1.0}, 0)
+    persister.close()
+    path = os.path.join(persister.folder(HASH), HISTORY_FILE)
+    with open(path, "a") as stream:  # a kill after the append, before the state's rename
+        stream.write('{"sequence_id": 1, "position": "step", "loss": 0.5}\n{"seq')
+    again = PhyperPersister(root)
+    assert again.load(None, HASH)["sequence_id"] == 0  # the committed state
+    save_and_load(again, {"loss": 0.7}, 1)
+    assert load_history(path)["loss"].tolist() == [1.0, 0.7]
+
+
+def test_lost_history_rows_are_an_error_not_a_silent_restart(root):
+    persister = PhyperPersister(root)
+    save_and_load(persister, {"loss": 1.0}, 0)
+    persister.close()
+    open(os.path.join(persister.folder(HASH), HISTORY_FILE), "w").close()
+    with pytest.raises(BurrStateError, match="history rows were lost"):
+        save_and_load(PhyperPersister(root), {"loss": 0.5}, 1)
+
+
+def test_ids_partitions_and_listing(root):
+    instance = Declaration(hashed_resources_folder=root)
+    instance.register_new_resource("by_seed", ["seed"])
+    persister = PhyperPersister(instance)
+    with pytest.raises(BurrStateError, match=r"with_identifiers\(app_id=instance"):
+        persister.save(None, "3f2b-uuid", 0, "a", State({}), "completed")
+    with pytest.raises(phyper.UnknownResourceError, match="not a resource"):
+        persister.save("study-1", HASH, 0, "a", State({}), "completed")
+    seed_hash = instance.get_instance_hash("by_seed")
+    persister.save("by_seed", seed_hash, 0, "a", State({"x": 1}), "completed")
+    assert os.path.isfile(os.path.join(instance.get_resources_path("by_seed"), STATE_FILE))
+    assert persister.list_app_ids("by_seed") == [seed_hash]
+    assert persister.list_app_ids(None) == []
+    assert persister.load("by_seed", None)["app_id"] == seed_hash  # the latest of the partition
+    assert persister.load(None, HASH) is None
+    with pytest.raises(BurrStateError, match="latest step only"):
+        persister.load("by_seed", seed_hash, sequence_id=5)
+    strict = PhyperPersister.for_instances([instance])
+    with pytest.raises(BurrStateError, match="not the 'all' hash of any"):
+        strict.save(None, HASH, 0, "a", State({}), "completed")
+    assert strict.copy().root == strict.root
+
+
+def test_a_state_file_copied_into_another_folder_is_refused(root):
+    persister = PhyperPersister(root)
+    save_and_load(persister, {"x": 1})
+    other = os.path.join(root, "all", "f" * 32)
+    os.makedirs(other)
+    os.link(os.path.join(persister.folder(HASH), STATE_FILE), os.path.join(other, STATE_FILE))
+    with pytest.raises(BurrStateError, match="copied from another"):
+        persister.load(None, "f" * 32)
+
+
+# ------------------------------------------------------------------------ in an application
+
+
+def counting_application(persister, app_id: str, stop, hooks=()):
+    """Epochs whose loss falls for 4 epochs, then rises: patience fires 3 epochs later."""
+    losses = [5.0, 4.0, 3.0, 2.0, 2.5, 2.6, 2.7, 2.8, 2.9, 3.0, 3.1, 3.2]
+
+    @action(reads=["epoch"], writes=["epoch", "weights"])
+    def train(state: State) -> State:
+        epoch = state["epoch"] + 1
+        return state.update(epoch=epoch, weights=np.full(3, float(epoch)))
+
+    @action(reads=["epoch"], writes=["history"])
+    def validate(state: State) -> State:
+        return state.append(history={"loss": losses[state["epoch"] - 1]})
+
+    @action(reads=["history"], writes=["why"])
+    def finish(state: State) -> State:
+        return state.update(why=fired(stop, state).reason)
+
+    builder = (
+        ApplicationBuilder()
+        .with_actions(train=train, validate=validate, finish=finish)
+        .with_transitions(
+            ("train", "validate", default),
+            ("validate", "finish", stop_condition_for_burr(stop)),
+            ("validate", "train", default),
+        )
+        .initialize_from(
+            persister,
+            resume_at_next_action=True,
+            default_state={"epoch": 0, "history": [], "weights": None, "why": None},
+            default_entrypoint="train",
+        )
+        .with_state_persister(persister)
+        .with_identifiers(app_id=app_id)
+    )
+    if hooks:
+        builder = builder.with_hooks(TuneHooks(hooks, epoch_action="validate", stop=stop))
+    return builder.build()
+
+
+def test_a_phyper_condition_is_a_burr_transition(root):
+    stop = tune.max_epochs(10) | tune.patience("loss", 3)
+    app = counting_application(PhyperPersister(root), HASH, stop)
+    last, _, state = app.run(halt_after=["finish"])
+    assert last.name == "finish"
+    assert [row["loss"] for row in state["history"]] == [5.0, 4.0, 3.0, 2.0, 2.5, 2.6, 2.7]
+    assert state["why"] == "patience(loss, 3): no improvement > 0 since epoch 4"
+    assert same(state["weights"], np.full(3, 7.0))
+    # resumed by another application object: nothing left to do, the state is the same
+    again = counting_application(PhyperPersister(root), HASH, stop)
+    assert again.get_next_action() is None
+    assert same(again.state["weights"], np.full(3, 7.0)) and again.state["epoch"] == 7
+    with pytest.raises(TypeError, match="phyper condition"):
+        stop_condition_for_burr("epochs > 3")  # type: ignore[arg-type]
+
+
+def test_max_epochs_ends_a_run_and_composes_with_burr_conditions(root):
+    from burr.core import expr
+
+    condition = stop_condition_for_burr(tune.max_epochs(2)) | expr("epoch > 100")
+    assert condition.run(State({"history": [{"loss": 1.0}] * 2, "epoch": 0}))["PROCEED"]
+    assert not condition.run(State({"history": [{"loss": 1.0}], "epoch": 0}))["PROCEED"]
+    with pytest.raises(ValueError, match="history"):  # Burr checks the keys it was given
+        stop_condition_for_burr(tune.max_epochs(2)).run(State({"epoch": 1}))
+    with pytest.raises(BurrStateError, match="no field 'history'"):
+        fired(tune.max_epochs(2), State({"epoch": 1}))
+    with pytest.raises(BurrStateError, match="expected a list with one dict"):
+        fired(tune.max_epochs(2), {"history": 3})
+
+
+class Recorder(tune.RunStartHook, tune.EpochEndHook, tune.StopHook, tune.FailureHook):
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def on_run_start(self, *, epoch, resumed, **future_kwargs):
+        self.calls.append(("start", epoch, resumed))
+
+    def on_epoch_end(self, *, epoch, metrics, history, **future_kwargs):
+        assert history.last_epoch == epoch and future_kwargs["app_id"] == HASH
+        self.calls.append(("epoch", epoch, metrics["loss"]))
+
+    def on_stop(self, *, result, **future_kwargs):
+        self.calls.append(("stop", result))
+
+    def on_failure(self, *, error, **future_kwargs):
+        self.calls.append(("failure", str(error)))
+
+
+def test_phyper_hooks_run_as_burr_lifecycle_hooks(root):
+    recorder = Recorder()
+    output = io.StringIO()
+    bar = tune.ProgressBar(enabled=True, file=output)
+    stop = tune.max_epochs(3)
+    app = counting_application(PhyperPersister(root), HASH, stop, hooks=[recorder, bar])
+    app.run(halt_after=["validate"])  # one epoch, then a second session
+    app.run(halt_after=["finish"])
+    assert recorder.calls == [
+        ("start", 0, False),
+        ("epoch", 1, 5.0),
+        ("stop", None),
+        ("start", 1, True),
+        ("epoch", 2, 4.0),
+        ("epoch", 3, 3.0),
+        ("stop", None),
+    ]
+    assert "3/3" in output.getvalue()  # the bar's total came from run.stop
+
+
+def test_a_failing_action_and_a_failing_hook(root):
+    recorder = Recorder()
+
+    class Broken(tune.EpochEndHook):
+        def on_epoch_end(self, **future_kwargs):
+            raise ValueError("disk full")
+
+    @action(reads=[], writes=["history"])
+    def validate(state: State) -> State:
+        raise RuntimeError("diverged")
+
+    app = (
+        ApplicationBuilder()
+        .with_actions(validate=validate)
+        .with_transitions(("validate", "validate", default))
+        .with_entrypoint("validate")
+        .with_state(history=[])
+        .with_hooks(TuneHooks([recorder], epoch_action="validate"))
+        .with_state_persister(PhyperPersister(root))
+        .with_identifiers(app_id=HASH)
+        .build()
+    )
+    with pytest.raises(RuntimeError, match="diverged"):
+        app.step()
+    assert recorder.calls == [("start", 0, False), ("failure", "diverged")]  # no on_stop
+    loaded = PhyperPersister(root).load(None, HASH)
+    assert loaded["status"] == "failed" and loaded["position"] == "validate"
+
+    broken = counting_application(
+        PhyperPersister(root), "e" * 32, tune.max_epochs(3), hooks=[Broken()]
+    )
+    with pytest.raises(tune.HookError, match="hook Broken raised in on_epoch_end"):
+        broken.run(halt_after=["finish"])
+
+
+# -------------------------------------------------------------------------------- gates
+
+
+def test_await_and_take_a_decision_through_run_json(root):
+    instance = Declaration(hashed_resources_folder=root)
+    assert decision_input(instance, "review") is None
+    await_decision(instance, "review", reason="halted before review")
+    pending = tune.pending_decisions(root)
+    assert pending["hash"].tolist() == [instance.get_instance_hash()]
+    tune.decide(root, instance.get_instance_hash(), go=False, note="overfits")
+    assert decision_input(instance, "review") == {"decision": "no-go", "note": "overfits"}
+    assert decision_input(instance, "review") == {"decision": "no-go", "note": "overfits"}
+    assert tune.runs(root)["status"].tolist() == ["stopped"]
+
+
+def test_a_gate_never_overwrites_a_tune_run(root):
+    instance = Declaration(hashed_resources_folder=root)
+    with tune.Run(instance, stop=tune.max_epochs(2)) as run:
+        for _ in run.epochs():
+            run.report(loss=1.0)
+    with pytest.raises(tune.DecisionError, match="holds a tune.Run training run"):
+        await_decision(instance, "review", reason="x")
+    assert tune.load_result(instance).status is tune.COMPLETED
+
+
+# ----------------------------------------------------------------------- the example
+
+
+SWEEP = """\
+fixed:
+  n_epochs: {epochs}
+  cv_k: 2
+grid:
+  transformation: [identity]
+  n_hidden_layers: [1]
+  cv_fold: [0]
+"""
+
+
+def example_instance(folder: pathlib.Path, epochs: int):
+    sys.path.insert(0, WORKTREE) if WORKTREE not in sys.path else None
+    from example import config
+
+    sweep = folder / "sweep.yaml"
+    sweep.write_text(SWEEP.format(epochs=epochs))
+    _, instances = config.load(sweep, folder=str(folder / "derived_data"))
+    return str(sweep), instances[0]
+
+
+def example_command(cwd: pathlib.Path, *arguments: str) -> list[str]:
+    return [PYTHON, "-m", "example", *arguments]
+
+
+def run_example(cwd: pathlib.Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        example_command(cwd, *arguments),
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": WORKTREE},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def final_state(cwd: pathlib.Path, instance) -> dict:
+    folder = cwd / "derived_data" / "all" / instance.get_instance_hash()
+    loaded = PhyperPersister(str(cwd / "derived_data")).load(None, instance.get_instance_hash())
+    assert loaded is not None, os.listdir(folder)
+    return loaded["state"].get_all()
+
+
+def test_the_sources_application_runs_to_best_model(tmp_path, monkeypatch):
+    sweep, instance = example_instance(tmp_path, epochs=4)
+    monkeypatch.chdir(tmp_path)
+    from example import config
+    from example.burr_training import train_with_burr
+
+    _, instances = config.load(sweep)  # relative root, as the command uses
+    outcome = train_with_burr(instances[0])
+    state = outcome["state"]
+    assert outcome["status"] == "completed" and state["iterations"] == 4
+    assert [row["epoch"] for row in state["training_metrics"]] == [1, 2, 3, 4]
+    assert len(state["validation_metrics"]) == 4
+    assert state["stopped_by"] == "max_epochs(4): reached epoch 4"
+    assert state["best_model"] == state["best_checkpoint"]
+    assert os.path.isfile(os.path.join(instance.get_resources_path(), state["best_model"]))
+    assert same(state["train_rows"].dtype, np.dtype(bool))
+    history = pd.read_json(os.path.join(instance.get_resources_path(), HISTORY_FILE), lines=True)
+    assert history["position"].tolist() == [
+        "process_data",
+        *["train_model", "validate_model"] * 4,
+        "best_model",
+    ]
+    again = train_with_burr(instances[0])  # finished: nothing runs again
+    assert again["state"]["iterations"] == 4
+    assert len(load_history(os.path.join(instance.get_resources_path(), HISTORY_FILE))) == 10
+
+
+def test_killed_with_sigkill_it_resumes_at_the_next_action(tmp_path):
+    epochs = 25
+    reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
+    reference_dir.mkdir(), killed_dir.mkdir()
+    _, instance = example_instance(reference_dir, epochs)
+    example_instance(killed_dir, epochs)
+    h = instance.get_instance_hash()
+    arguments = ("burr-train", "--hash", h, "--sweep", "sweep.yaml")
+    done = run_example(reference_dir, *arguments)
+    assert done.returncode == 0, done.stderr
+    reference = final_state(reference_dir, instance)
+
+    history = killed_dir / "derived_data" / "all" / h / HISTORY_FILE
+    rng = random.Random()
+    kills = 0
+    for _ in range(3):
+        process = subprocess.Popen(
+            example_command(killed_dir, *arguments),
+            cwd=killed_dir,
+            env={**os.environ, "PYTHONPATH": WORKTREE},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        start = history.stat().st_size if history.exists() else 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            if history.exists() and history.stat().st_size > start:
+                break  # training has started in this process
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.4))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+    assert kills >= 1
+    mid = final_state(killed_dir, instance)
+    assert mid["stopped_by"] is None or kills < 3  # it was stopped in the middle
+    finished = run_example(killed_dir, *arguments)
+    assert finished.returncode == 0, finished.stderr
+    resumed = final_state(killed_dir, instance)
+    assert resumed["validation_metrics"] == reference["validation_metrics"]
+    assert resumed["training_metrics"] == reference["training_metrics"]
+    for key in ("iterations", "best_epoch", "best_value", "stopped_by", "best_model"):
+        assert resumed[key] == reference[key], key
+    frame = pd.read_json(history, lines=True)
+    assert frame["sequence_id"].tolist() == list(range(len(frame)))  # each step once
+    checkpoints = os.listdir(history.parent / "burr_checkpoints")
+    assert len(checkpoints) <= 2  # the last and the best
+
+
+def test_a_gate_decided_by_phyper_decide_in_another_process(tmp_path):
+    _, instance = example_instance(tmp_path, epochs=6)
+    h = instance.get_instance_hash()
+    arguments = ("burr-train", "--hash", h, "--sweep", "sweep.yaml", "--review-after", "3")
+    first = run_example(tmp_path, *arguments)
+    assert first.returncode == 3, first.stderr
+    assert f"phyper decide {h[:12]} --go" in first.stderr
+    assert final_state(tmp_path, instance)["iterations"] == 3
+    root = str(tmp_path / "derived_data")
+    assert tune.pending_decisions(root)["gate"].tolist() == ["review"]
+    waiting = run_example(tmp_path, *arguments)  # no decision yet: it waits again
+    assert waiting.returncode == 3 and final_state(tmp_path, instance)["iterations"] == 3
+
+    decided = subprocess.run(
+        [PYTHON, "-m", "phyper", "decide", h[:10], "--go", "--note", "curves fine", "--root", root],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert decided.returncode == 0, decided.stderr
+
+    third = run_example(tmp_path, *arguments)
+    assert third.returncode == 0, third.stderr
+    state = final_state(tmp_path, instance)
+    assert state["decision"] == "go" and state["decision_note"] == "curves fine"
+    assert state["iterations"] == 6 and state["stopped_by"] == "max_epochs(6): reached epoch 6"
+    with open(os.path.join(root, "all", h, "run.json")) as stream:
+        recorded = json.load(stream)
+    assert recorded["decided_gates"] == ["review"] and recorded["status"] == "running"
+    assert tune.pending_decisions(root).empty
+
+
+def test_a_no_go_ends_at_best_model(tmp_path):
+    _, instance = example_instance(tmp_path, epochs=6)
+    h = instance.get_instance_hash()
+    arguments = ("burr-train", "--hash", h, "--sweep", "sweep.yaml", "--review-after", "2")
+    assert run_example(tmp_path, *arguments).returncode == 3
+    tune.decide(str(tmp_path / "derived_data"), h, go=False, note="overfits")
+    assert run_example(tmp_path, *arguments).returncode == 0
+    state = final_state(tmp_path, instance)
+    assert state["iterations"] == 2 and state["stopped_by"] == "no-go at gate review"
+    assert tune.runs(str(tmp_path / "derived_data"))["status"].tolist() == ["stopped"]
