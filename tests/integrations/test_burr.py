@@ -545,11 +545,11 @@ def test_killed_with_sigkill_it_resumes_at_the_next_action(tmp_path):
         time.sleep(rng.uniform(0.0, 0.4))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
-            kills += 1
+            process.wait()
+            # a kill that landed before training was done (a late one may land in teardown)
+            kills += final_state(killed_dir, instance)["stopped_by"] is None
         process.wait()
-    assert kills >= 1
-    mid = final_state(killed_dir, instance)
-    assert mid["stopped_by"] is None or kills < 3  # it was stopped in the middle
+    assert kills >= 1  # it was stopped in the middle at least once
     finished = run_example(killed_dir, *arguments)
     assert finished.returncode == 0, finished.stderr
     resumed = final_state(killed_dir, instance)
