@@ -8,12 +8,16 @@
 # The DAG: `snakemake --dag all | dot -Tpdf > dag.pdf`.
 from phyper.snakemake import Space
 
-from example import config, paths
+from example import paths
+from example.config import DEFAULT_SWEEP, load
 
 # the sweep file this run was started with (the last --configfile), else the default
-SWEEP = workflow.configfiles[-1] if workflow.configfiles else config.DEFAULT_SWEEP
-parser, instances = config.load(SWEEP)
+SWEEP = workflow.configfiles[-1] if workflow.configfiles else DEFAULT_SWEEP
+parser, instances = load(SWEEP)
 space = Space(instances)
+# the search, with each sampler on the same budget (`--config search_trials=N` to change it)
+SAMPLERS = ["tpe", "random", "grid"]
+SEARCH_TRIALS = int(config.get("search_trials", 12))
 
 
 wildcard_constraints:
@@ -25,6 +29,7 @@ rule all:
         space.targets(paths.model_weights),
         space.targets(paths.training_metrics),
         paths.best_model_test_metrics(),
+        [paths.search_trials(sampler) for sampler in SAMPLERS],
 
 
 # `{SWEEP}` is filled in when a job runs: the recorded command stays the same whichever
@@ -73,3 +78,16 @@ rule train_best_model:
         paths.best_model_learning_curve(),
     shell:
         "python -m example train-best-model --sweep {SWEEP}"
+
+
+rule tune:
+    input:
+        # the grid first: its results are the search's prior knowledge
+        space.targets(paths.training_metrics),
+    output:
+        paths.search_trials("{sampler}"),
+        paths.search_best("{sampler}"),
+    threads: 2
+    shell:
+        "python -m example tune --sweep {SWEEP} --sampler {wildcards.sampler}"
+        " --n-trials {SEARCH_TRIALS} --n-jobs {threads}"

@@ -3,6 +3,7 @@
 python -m example transform-data --hash <transformed_data hash> [--sweep FILE]
 python -m example preprocess-data --hash <preprocessed_data hash> [--sweep FILE]
 python -m example train-model --hash <instance hash> [--sweep FILE]
+python -m example tune [--sampler tpe|random|grid] [--n-trials N] [--n-jobs J] [--sweep FILE]
 python -m example burr-train --hash <instance hash> [--sweep FILE] [--review-after EPOCHS]
 python -m example cross-validation-scores [--sweep FILE]
 python -m example train-best-model [--sweep FILE]
@@ -32,14 +33,24 @@ AWAITING_DECISION_EXIT = 3
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m example", description=__doc__)
     steps = parser.add_subparsers(dest="step", required=True)
-    for step in [*PER_HASH_STEPS, "cross-validation-scores", "train-best-model"]:
+    for step in [*PER_HASH_STEPS, "cross-validation-scores", "train-best-model", "tune"]:
         sub = steps.add_parser(step)
         sub.add_argument("--sweep", default=config.DEFAULT_SWEEP, help="the YAML sweep file")
         if step in PER_HASH_STEPS:
             sub.add_argument("--hash", "--instance-hash", dest="hash", required=True)
         if step == "burr-train":
             sub.add_argument("--review-after", type=int, help="halt at a go/no-go gate then")
+        if step == "tune":
+            sub.add_argument("--sampler", choices=["tpe", "random", "grid"], default="tpe")
+            sub.add_argument("--n-trials", type=int, default=12)
+            sub.add_argument("--n-jobs", type=int, default=1)
     arguments = parser.parse_args(argv)
+    if arguments.step == "tune":
+        from example.search import describe, run_search
+
+        study = run_search(arguments.sweep, arguments.sampler, arguments.n_trials, arguments.n_jobs)
+        print(describe(study))
+        return 0
     _, instances = config.load(arguments.sweep)
 
     if arguments.step in PER_HASH_STEPS:

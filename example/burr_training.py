@@ -41,6 +41,7 @@ import numpy as np
 import phyper
 from example import data, paths
 from example.config import Instance
+from example.preprocess import ensure_preprocessed
 from example.train import PATIENCE, checkpoint_loader, evaluate_model, new_model, save_checkpoint
 from phyper import tune
 
@@ -205,18 +206,6 @@ def build_application(
             TuneHooks(hooks, epoch_action="validate_model", history_key=HISTORY, stop=stop)
         )
     return builder.build()
-
-
-def ensure_preprocessed(instance: Instance) -> None:
-    """Run the transform and preprocess steps if the instance's input is missing."""
-    from example.preprocess import preprocess_data
-    from example.transform import transform_data
-
-    if os.path.exists(paths.preprocessed_data(instance)):
-        return
-    if not os.path.exists(paths.transformed_data(instance)):
-        transform_data(instance)
-    preprocess_data(instance)
 
 
 def train_with_burr(

@@ -47,6 +47,15 @@ def best_model_learning_curve() -> str:
     return os.path.join(RESULTS, "best_model", "learning_curve.csv")
 
 
+def search_trials(sampler: str) -> str:
+    """The trials table of the example's search with one sampler."""
+    return os.path.join(RESULTS, "search", f"{sampler}.csv")
+
+
+def search_best(sampler: str) -> str:
+    return os.path.join(RESULTS, "search", f"{sampler}-best.json")
+
+
 def figures() -> str:
     return os.path.join(RESULTS, "figures")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from example import data, paths
 from example.config import Instance
 
@@ -15,3 +17,15 @@ def preprocess_data(instance: Instance) -> str:
     path = paths.preprocessed_data(instance)
     data.save_arrays(path, features=features, labels=labels)
     return path
+
+
+def ensure_preprocessed(instance: Instance) -> None:
+    """Run the transform and preprocess steps if the instance's input is missing (for the
+    commands that train outside Snakemake: a search, a Burr application)."""
+    from example.transform import transform_data
+
+    if os.path.exists(paths.preprocessed_data(instance)):
+        return
+    if not os.path.exists(paths.transformed_data(instance)):
+        transform_data(instance)
+    preprocess_data(instance)

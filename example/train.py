@@ -28,7 +28,7 @@ def new_model(instance: Instance):
     from sklearn.neural_network import MLPClassifier
 
     return MLPClassifier(
-        hidden_layer_sizes=(16,) * instance.n_hidden_layers,
+        hidden_layer_sizes=(instance.width,) * instance.n_hidden_layers,
         learning_rate_init=instance.learning_rate,
         batch_size=instance.batch_size,
         random_state=instance.seed,
@@ -116,12 +116,16 @@ def evaluate_model(model, features: np.ndarray, labels: np.ndarray, rows: np.nda
     }
 
 
-def train_model(instance: Instance, hooks: tuple[tune.Hook, ...] = ()) -> tune.RunResult:
+def train_model(
+    instance: Instance,
+    hooks: tuple[tune.Hook, ...] = (),
+    stop: tune.Condition | None = None,
+) -> tune.RunResult:
     arrays = data.load_arrays(paths.preprocessed_data(instance))
     features, labels = arrays["features"], arrays["labels"]
     train, validation = data.fold_masks(labels, instance.cv_k, instance.cv_fold)
     load = checkpoint_loader(instance, features[train], labels[train])
-    stop = stop_condition(instance)
+    stop = stop or stop_condition(instance)
     with tune.Run(instance, stop=stop, hooks=[tune.ProgressBar(), *hooks]) as run:
         model = run.restore(load) or new_model(instance)
         for _ in run.epochs():

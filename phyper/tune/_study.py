@@ -158,6 +158,9 @@ def run_trial(
     lock = FolderLock(os.path.join(folder, TRIAL_LOCK), StudyLockedError, f"trial {folder!r}")
     lock.acquire(wait=True)
     try:
+        stored = stored_result(folder, metric)
+        if stored is not None:  # finished meanwhile (another study, an orphaned worker)
+            return stored[1], stored[2], time.perf_counter() - started
         outcome = objective(instance)
         metrics, stopped_early = _metrics_of(outcome, metric)
         # Not fsynced: the study's journal, which is, already holds the value. A power cut can
@@ -675,35 +678,41 @@ class Study(StudyView):
     def _prior_knowledge(self) -> list[tuple[dict[str, object], float]]:
         """Results in the store for configurations of this space that this study did not
         propose (a Snakemake grid's, another study's): the sampler learns from them."""
-        base = {n: encode_value(v) for n, v in self.parser.to_dict(key_only=True).items()}
-        specs = self._schema.specs
-        found = []
-        root = os.path.join(self.root, "all")
-        if not os.path.isdir(root):
+        if not os.path.isdir(os.path.join(self.root, "all")):
             return []
+        base = {n: encode_value(v) for n, v in self.parser.to_dict(key_only=True).items()}
+        found = []
         for folder in iter_folders(self.root, "all"):
             if folder.status != OK or folder.hash in self._by_hash:
                 continue
             stored = stored_result(folder.path, self.metric)
-            if stored is None:
-                continue
-            try:
-                values = {
-                    n: specs[n].coerce(from_json(v, for_hashing=False))
-                    for n, v in folder.hyperparameters.items()
-                    if n in specs
-                }
-            except (PhyperError, ValueError, TypeError):
-                continue  # a folder of another declaration
-            if any(
-                n not in self.space.dimensions and encode_value(values.get(n)) != base[n]
-                for n in base
+            values = self._key_values(folder.hyperparameters) if stored else None
+            if values is None or any(
+                n not in self.space.dimensions and encode_value(values[n]) != base[n] for n in base
             ):
-                continue  # another configuration of the non-searched values
+                continue  # no result, another declaration, or other non-searched values
             params = {n: values[n] for n in self.space.dimensions}
             if self.space.contains(params):
-                found.append((params, stored[0]))
+                found.append((params, typing.cast(tuple, stored)[0]))
         return found
+
+    def _key_values(self, stored: Mapping[str, object]) -> dict[str, object] | None:
+        """The key values a folder's metadata holds, in this declaration's types; None when
+        they do not fit it. A key the file lacks was added since, with its omit value."""
+        specs = self._schema.specs
+        values: dict[str, object] = {}
+        try:
+            for name in self._schema.key_names:
+                spec = specs[name]
+                if name in stored:
+                    values[name] = spec.coerce(from_json(stored[name], for_hashing=False))
+                elif encode_value(spec.omit) == spec.omit_encoding:
+                    values[name] = spec.omit
+                else:
+                    return None
+        except (PhyperError, ValueError, TypeError):
+            return None
+        return values
 
     def _propose(self, in_flight: Counter[str]) -> Trial | None:
         """The next trial to run or to answer from the store; None when the sampler has

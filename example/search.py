@@ -1,0 +1,83 @@
+"""The search: where to look next, decided from the results so far (``tune.Study``).
+
+    python -m example tune [--sweep FILE] [--sampler tpe|random|grid] [--n-trials N] [--n-jobs J]
+
+Trials are instances of the sweep file's ``search:`` space (with its ``fixed:`` values, fold 0),
+each trained by the train step's ``tune.Run`` in its own hash folder, and stopped early when its
+validation loss is worse than the median of the study's finished trials at the same epoch. The
+grid's results on disk are prior knowledge for the sampler, and a proposal the grid (or another
+study) already trained is answered from the store. The trials table is written to
+``results/search/<sampler>.csv``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import phyper
+from example import config, paths
+from example.config import Instance
+from example.preprocess import ensure_preprocessed
+from example.train import PATIENCE, train_model
+from phyper import tune
+
+SAMPLERS = ("tpe", "random", "grid")
+
+
+def objective(instance: Instance, study: str, root: str) -> tune.RunResult:
+    """One trial: the train step's run, with early stopping against the study's peers."""
+    ensure_preprocessed(instance)
+    stop = (
+        tune.max_epochs(instance.n_epochs)
+        | tune.patience("validation_loss", epochs=PATIENCE)
+        | tune.median_stop("validation_loss", study=study, root=root, warmup_epochs=10)
+    )
+    return train_model(instance, stop=stop)
+
+
+def sampler_named(name: str) -> tune.BaseSampler:
+    if name == "tpe":
+        return tune.TPESampler(seed=0)
+    if name == "random":
+        return tune.RandomSampler(seed=0)
+    if name == "grid":
+        return tune.GridSampler(shuffle=True, seed=0, points=3)
+    raise ValueError(f"sampler {name!r}: expected one of {list(SAMPLERS)}")
+
+
+def run_search(sweep: str, sampler: str, n_trials: int, n_jobs: int) -> tune.Study:
+    parser = config.make_parser()
+    name = f"iris-{sampler}"
+    study = tune.Study.from_yaml(
+        parser, name, config.resolve(sweep), metric="validation_loss",
+        sampler=sampler_named(sampler),
+    )  # fmt: skip
+    root = parser.hashed_resources_folder
+    study.optimize(
+        functools.partial(objective, study=name, root=root), n_trials=n_trials, n_jobs=n_jobs
+    )
+    with phyper.atomic_output(paths.search_trials(sampler)) as temporary:
+        study.trials_frame().to_csv(temporary, index=False)
+    best = study.best_trial
+    summary = {
+        "study": name,
+        "best_value": best.value,
+        "best_hash": best.hash,
+        "best_hyperparameters": best.params,
+        "trials": len(study.trials),
+        "answered_from_store": study.answered_from_store,
+        "prior_knowledge": study.prior_knowledge,
+    }
+    with phyper.atomic_output(paths.search_best(sampler)) as temporary, open(temporary, "w") as out:
+        json.dump(summary, out, indent=2, default=str)
+    return study
+
+
+def describe(study: tune.Study) -> str:
+    best = study.best_trial
+    return (
+        f"{study.name}: {len(study.finished_trials)} trials ({study.answered_from_store} answered "
+        f"from the store, {study.prior_knowledge} results known beforehand); best "
+        f"{study.metric} {best.value:.4f} at {best.params} ({best.hash})"
+    )
