@@ -144,7 +144,7 @@ def _from_run_result(result: RunResult, metric: str) -> tuple[float, dict[str, f
 
 
 def run_trial(
-    objective: Callable[[typing.Any], object], instance: Parser, metric: str
+    objective: Callable[[typing.Any], object], instance: Parser, metric: str, lock: bool = True
 ) -> tuple[dict[str, float], bool, float]:
     """What a worker runs: ``objective(instance)`` in the instance's hash folder, its result
     written there. Returns ``(metrics, stopped_early, busy seconds)``.
@@ -155,8 +155,13 @@ def run_trial(
     """
     started = time.perf_counter()
     folder = instance.get_resources_path()
-    lock = FolderLock(os.path.join(folder, TRIAL_LOCK), StudyLockedError, f"trial {folder!r}")
-    lock.acquire(wait=True)
+    trial_lock = None
+    if lock:  # in the driver's own process (n_jobs=1) no orphan can exist: no lock needed
+        os.makedirs(folder, exist_ok=True)
+        trial_lock = FolderLock(
+            os.path.join(folder, TRIAL_LOCK), StudyLockedError, f"trial {folder!r}"
+        )
+        trial_lock.acquire(wait=True)
     try:
         stored = stored_result(folder, metric)
         if stored is not None:  # finished meanwhile (another study, an orphaned worker)
@@ -173,7 +178,8 @@ def run_trial(
             durable=False,
         )
     finally:
-        lock.release()
+        if trial_lock is not None:
+            trial_lock.release()
     return metrics, stopped_early, time.perf_counter() - started
 
 
@@ -769,8 +775,8 @@ class Study(StudyView):
             None,
         )
         limit = min(n_trials, gate.after_trials) if gate is not None else n_trials
+        events: list[dict[str, typing.Any]] = []  # written, flushed once, before trials start
         while True:
-            events: list[dict[str, typing.Any]] = []
             starting: list[Trial] = []
             while resumed and len(futures) + len(starting) < n_jobs:
                 starting.append(resumed.pop(0))
@@ -804,16 +810,18 @@ class Study(StudyView):
                 else:
                     events.append({"event": "start", **event})
                     starting.append(trial)
-            journal.append(events)  # durable before any of these trials starts
+            # One flush for the outcomes just recorded and the trials about to start: a start is
+            # durable before its trial runs, so a killed driver resumes it, never forgets it.
+            journal.append(events)
+            events = []
+            inline = isinstance(executor, _InlineExecutor)
             for trial in starting:
-                future = executor.submit(
-                    run_trial, objective, self.instance(trial.params), self.metric
-                )
+                instance = self.instance(trial.params)
+                future = executor.submit(run_trial, objective, instance, self.metric, not inline)
                 futures[future] = trial
             if not futures:
                 break
             done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
-            events = []
             for future in done:
                 trial = futures.pop(future)
                 events.append(self._finish(trial, future))
@@ -825,8 +833,8 @@ class Study(StudyView):
                 else:
                     failures = 0
                     finished += 1
-            journal.append(events)
             if failures >= self.max_consecutive_failures:
+                journal.append(events)
                 last = next(t for t in reversed(self.trials) if t.state == FAILED)
                 raise StudyError(
                     f"study {self.name!r}: {failures} trials failed in a row; the last, trial "
