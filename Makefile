@@ -30,6 +30,8 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_snakemake.py
+	$(BIN)/python bench/bench_run.py
+	$(BIN)/python bench/bench_study.py
 	$(BIN)/python bench/bench_burr.py
 
 clean:

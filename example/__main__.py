@@ -44,11 +44,14 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("--sampler", choices=["tpe", "random", "grid"], default="tpe")
             sub.add_argument("--n-trials", type=int, default=12)
             sub.add_argument("--n-jobs", type=int, default=1)
+            sub.add_argument("--name", help="the study's name (default: iris-<sampler>)")
     arguments = parser.parse_args(argv)
     if arguments.step == "tune":
         from example.search import describe, run_search
 
-        study = run_search(arguments.sweep, arguments.sampler, arguments.n_trials, arguments.n_jobs)
+        study = run_search(
+            arguments.sweep, arguments.sampler, arguments.n_trials, arguments.n_jobs, arguments.name
+        )
         print(describe(study))
         return 0
     _, instances = config.load(arguments.sweep)

@@ -46,9 +46,11 @@ def sampler_named(name: str) -> tune.BaseSampler:
     raise ValueError(f"sampler {name!r}: expected one of {list(SAMPLERS)}")
 
 
-def run_search(sweep: str, sampler: str, n_trials: int, n_jobs: int) -> tune.Study:
+def run_search(
+    sweep: str, sampler: str, n_trials: int, n_jobs: int, name: str | None = None
+) -> tune.Study:
     parser = config.make_parser()
-    name = f"iris-{sampler}"
+    name = name or f"iris-{sampler}"
     study = tune.Study.from_yaml(
         parser, name, config.resolve(sweep), metric="validation_loss",
         sampler=sampler_named(sampler),
@@ -57,7 +59,8 @@ def run_search(sweep: str, sampler: str, n_trials: int, n_jobs: int) -> tune.Stu
     study.optimize(
         functools.partial(objective, study=name, root=root), n_trials=n_trials, n_jobs=n_jobs
     )
-    with phyper.atomic_output(paths.search_trials(sampler)) as temporary:
+    label = sampler if name == f"iris-{sampler}" else name
+    with phyper.atomic_output(paths.search_trials(label)) as temporary:
         study.trials_frame().to_csv(temporary, index=False)
     best = study.best_trial
     summary = {
@@ -69,7 +72,7 @@ def run_search(sweep: str, sampler: str, n_trials: int, n_jobs: int) -> tune.Stu
         "answered_from_store": study.answered_from_store,
         "prior_knowledge": study.prior_knowledge,
     }
-    with phyper.atomic_output(paths.search_best(sampler)) as temporary, open(temporary, "w") as out:
+    with phyper.atomic_output(paths.search_best(label)) as temporary, open(temporary, "w") as out:
         json.dump(summary, out, indent=2, default=str)
     return study
 

@@ -13,6 +13,7 @@ import sys
 
 import pandas as pd
 import pytest
+import yaml
 
 from tests.workflow import (
     ROOT,
@@ -30,6 +31,7 @@ FULL_GRID_JOBS = {
     "train_model": 90,
     "cross_validation_scores": 1,
     "train_best_model": 1,
+    "tune": 3,  # the search, once per sampler
 }
 
 
@@ -91,6 +93,7 @@ def test_adding_a_transformation_runs_only_the_new_jobs(workspace):
         "train_model": 30,
         "cross_validation_scores": 1,
         "train_best_model": 1,
+        "tune": 3,  # the grid's results are the search's prior knowledge
     }
 
 
@@ -104,6 +107,7 @@ def test_deleting_one_model_reruns_only_that_model(workspace):
         "train_model": 1,
         "cross_validation_scores": 1,
         "train_best_model": 1,
+        "tune": 3,
     }
     assert victim.parent.name in output
     assert victim.exists()
@@ -126,6 +130,8 @@ def test_notebook_executes_and_saves_its_plots(workspace):
     assert [f.name for f in figures] == [
         "learning_curves.png",
         "parallel_categories.png",
+        "search_best_so_far.png",
+        "search_stopped_early.png",
         "validation_loss_by_hyperparameter.png",
     ]
     for figure in figures:
@@ -221,3 +227,36 @@ def test_a_training_resumes_and_raising_n_epochs_continues_it(tmp_path):
         text=True,
     )
     assert again.returncode == 0 and json.loads((victim / "run.json").read_text()) == state
+
+
+def test_the_search_knows_the_grid_and_answers_its_configurations_from_the_store(workspace):
+    folder, _, _ = workspace
+    for sampler in ("tpe", "random", "grid"):
+        best = json.loads((folder / "results" / "search" / f"{sampler}-best.json").read_text())
+        assert best["prior_knowledge"] == 18  # the grid's fold-0 models: 3 x 2 x 3
+        trials = pd.read_csv(folder / "results" / "search" / f"{sampler}.csv")
+        assert len(trials) == 4 and trials.hash.is_unique
+    # a search over exactly the grid's fold-0 configurations trains nothing
+    grid_only = write_sweep(folder, "grid_only", fixed={"n_epochs": 2})
+    document = yaml.safe_load((folder / grid_only).read_text())
+    document["search"] = {
+        "transformation": ["identity", "log", "square"],
+        "centering": [True, False],
+        "n_hidden_layers": [1, 2, 3],
+    }
+    (folder / grid_only).write_text(yaml.safe_dump(document))
+    before = sorted(p.name for p in (folder / "derived_data" / "all").iterdir())
+    step = [sys.executable, "-m", "example", "tune", "--sweep", grid_only, "--name", "grid-only"]
+    step += ["--sampler", "grid"]
+    result = subprocess.run(
+        [*step, "--n-trials", "18"], cwd=folder, env=environment(), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "18 answered from the store" in result.stdout
+    assert sorted(p.name for p in (folder / "derived_data" / "all").iterdir()) == before
+    shown = subprocess.run(
+        [sys.executable, "-m", "phyper", "study", "show", "grid-only", "--format", "csv"],
+        cwd=folder, capture_output=True, text=True,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("from_store") == 18

@@ -46,10 +46,14 @@ def environment() -> dict[str, str]:
     return {**os.environ, "PATH": path}
 
 
+SEARCH_TRIALS = 4  # per sampler: the tests check the search's mechanics, not its quality
+
+
 def run_snakemake(workspace: pathlib.Path, *arguments: str, sweep: str | None = None) -> str:
     """Run Snakemake in ``workspace`` (with a sweep file, else the profile's default); return
     its whole output (it fails loudly)."""
     command = [sys.executable, "-m", "snakemake", "--cores", "2", *arguments]
+    command += ["--config", f"search_trials={SEARCH_TRIALS}"]
     if sweep:
         command += ["--configfile", sweep]
     result = subprocess.run(
