@@ -96,25 +96,16 @@ def from_df(parser: P, df: pd.DataFrame, *, deduplicate: bool) -> list[P]:
 _SWEEP_KEYS = ("fixed", "grid", "instances", "stop", "search")
 
 
-def from_yaml(parser: P, path: str | os.PathLike[str], *, deduplicate: bool) -> list[P]:
-    """Read a sweep file::
-
-    fixed:            # values shared by every instance (optional)
-      n_epochs: 100
-    grid:             # a Cartesian product (optional)
-      transformation: [identity, log]
-      seed: [0, 1]
-    instances:        # explicit extra instances (optional)
-      - {transformation: square, seed: 7}
-
-    ``stop:`` and ``search:`` sections, read by :mod:`phyper.tune`, may stand beside them.
-    """
+def read_sweep(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
+    """A sweep file's top-level mapping, checked for its shape (errors name the file)."""
     where = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as stream:
             document = yaml.safe_load(stream)
     except FileNotFoundError:
         raise SweepFileError(f"sweep file {where!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SweepFileError(f"sweep file {where!r} is unreadable: {error}") from None
     except yaml.YAMLError as error:
         raise SweepFileError(f"sweep file {where!r} is not valid YAML: {error}") from None
     if document is None:
@@ -130,6 +121,24 @@ def from_yaml(parser: P, path: str | os.PathLike[str], *, deduplicate: bool) -> 
             f"sweep file {where!r} has unknown top-level key {unknown[0]!r}; "
             f"expected only {list(_SWEEP_KEYS)}"
         )
+    return document
+
+
+def from_yaml(parser: P, path: str | os.PathLike[str], *, deduplicate: bool) -> list[P]:
+    """Read a sweep file::
+
+    fixed:            # values shared by every instance (optional)
+      n_epochs: 100
+    grid:             # a Cartesian product (optional)
+      transformation: [identity, log]
+      seed: [0, 1]
+    instances:        # explicit extra instances (optional)
+      - {transformation: square, seed: 7}
+
+    ``stop:`` and ``search:`` sections, read by :mod:`phyper.tune`, may stand beside them.
+    """
+    where = os.fspath(path)
+    document = read_sweep(path)
     fixed = document.get("fixed") or {}
     if not isinstance(fixed, dict):
         raise SweepFileError(f"'fixed' in sweep file {where!r} must be a mapping of values")

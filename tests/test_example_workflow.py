@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from example.config import load
 from tests.workflow import (
     ROOT,
     copy_workspace,
@@ -49,7 +50,7 @@ def test_full_run_computes_each_shared_result_once(workspace):
 
 
 def test_results_are_complete_and_self_describing(workspace):
-    folder, _, _ = workspace
+    folder, _, fast = workspace
     scores = pd.read_csv(folder / "results" / "cross_validation_scores.csv")
     assert len(scores) == 18
     assert (scores.n_folds == 5).all()
@@ -58,7 +59,14 @@ def test_results_are_complete_and_self_describing(workspace):
     assert best["cross_validated_model_hash"] == scores.cross_validated_model_hash.iloc[0]
     assert 0.0 <= best["test_accuracy"] <= 1.0
     infos = list((folder / "derived_data").rglob("phyper.json"))
-    assert len(infos) == 90 + 3 + 6
+    searched = set()
+    for sampler in ("tpe", "random", "grid"):
+        searched |= set(pd.read_csv(folder / "results" / "search" / f"{sampler}.csv").hash)
+    _, instances = load(folder / fast)
+    grid = {instance.get_instance_hash() for instance in instances}
+    folders = {p.name for p in (folder / "derived_data" / "all").iterdir()}
+    assert len(grid) == 90 and folders == grid | searched  # trials have folders of their own
+    assert len(infos) == len(folders) + 3 + 6
     metrics = pd.read_csv(next((folder / "derived_data" / "all").glob("*/training_metrics.csv")))
     assert list(metrics.epoch) == [1, 2]
 

@@ -7,8 +7,6 @@ import io
 import json
 import os
 import pathlib
-import subprocess
-import sys
 import textwrap
 
 import pandas as pd
@@ -16,6 +14,7 @@ import pytest
 
 import phyper
 from phyper import _migrate
+from tests.test_cli import phyper as run_phyper
 
 
 class Model(phyper.Parser):
@@ -300,16 +299,6 @@ parser = Model(hashed_resources_folder="results")
 parser.register_new_resource("transformed_data", ["transformation"])
 instances = parser.get_instances_from_dictionary({"seed": [0, 1], "rate": [0.1, 1.0]})
 """
-
-
-def run_phyper(*arguments: str, cwd: pathlib.Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "phyper", *arguments],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_command_dry_run_then_apply(tmp_path, old_root):

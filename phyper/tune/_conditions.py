@@ -19,6 +19,7 @@ import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from .._build import read_sweep
 from .._errors import closest_hint
 from ._errors import ConditionError, UnknownMetricError
 
@@ -696,15 +697,9 @@ def _build(
 
 def stop_from_yaml(path: str | os.PathLike[str]) -> Condition:
     """The condition in the top-level ``stop:`` section of a YAML sweep file."""
-    import yaml
-
     where = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as stream:
-            document = yaml.safe_load(stream)
-    except (OSError, yaml.YAMLError) as error:
-        raise ConditionError(f"sweep file {where!r} is unreadable: {error}") from None
-    if not isinstance(document, Mapping) or "stop" not in document:
+    document = read_sweep(path)
+    if "stop" not in document:
         raise ConditionError(
             f"sweep file {where!r} has no top-level 'stop:' section (expected e.g. "
             "'stop: [{max_epochs: 100}, {patience: {metric: validation_loss, epochs: 15}}]')"

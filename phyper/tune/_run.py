@@ -102,25 +102,17 @@ def _result(state: RunState, folder: str, rows: Sequence[dict[str, float]]) -> R
 # -------------------------------------------------------------------------------------- run
 
 
-def _digest_and_sync(path: str) -> tuple[str, int]:
-    """xxh3-128 and size of a file, which is also fsynced (one open for both)."""
+def _digest(path: str, sync: bool = False) -> tuple[str, int]:
+    """xxh3-128 and size of a file; with ``sync``, the file is also flushed to disk (one open
+    for both)."""
     hasher = xxhash.xxh3_128()
     size = 0
     with open(path, "rb") as stream:
         while chunk := stream.read(1 << 20):
             hasher.update(chunk)
             size += len(chunk)
-        os.fsync(stream.fileno())
-    return hasher.hexdigest(), size
-
-
-def _digest(path: str) -> tuple[str, int]:
-    hasher = xxhash.xxh3_128()
-    size = 0
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            hasher.update(chunk)
-            size += len(chunk)
+        if sync:
+            os.fsync(stream.fileno())
     return hasher.hexdigest(), size
 
 
@@ -492,7 +484,7 @@ class Run:
                 f"save function {saver} did not create the file it was given, {temporary!r}, "
                 f"in run folder {self.folder!r}{hint}"
             )
-        digest, size = _digest_and_sync(temporary)
+        digest, size = _digest(temporary, sync=True)
         # The folder is not fsynced after the rename (as in write_atomic): ext4 and xfs journal
         # the rename before the later rename of run.json that refers to it, so a state that
         # survived a power cut finds its checkpoint; elsewhere, restore() would say it is

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .._build import read_sweep
 from .._context import context_of, instance_hash
 from .._errors import PhyperError, SweepFileError
 from .._hashing import encode_value
@@ -487,15 +488,9 @@ class Study(StudyView):
     ) -> Study:
         """A study of the ``search:`` section of a sweep file; its ``fixed:`` values set the
         parameters every trial shares."""
-        import yaml
-
         where = os.fspath(path)
-        try:
-            with open(path, encoding="utf-8") as stream:
-                document = yaml.safe_load(stream)
-        except (OSError, yaml.YAMLError) as error:
-            raise SweepFileError(f"sweep file {where!r} is unreadable: {error}") from None
-        if not isinstance(document, Mapping) or "search" not in document:
+        document = read_sweep(path)
+        if "search" not in document:
             raise SweepFileError(
                 f"sweep file {where!r} has no 'search:' section (expected e.g. 'search: "
                 "{learning_rate: {log_uniform: [1.0e-4, 0.1]}, depth: [1, 2, 3]}')"
