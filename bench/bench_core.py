@@ -121,7 +121,7 @@ def main() -> None:
     t_index = best_of(options.repeats, index_build) / n
     t_lookup = best_of(options.repeats, lookups) / n
     t_dict = best_of(options.repeats, dict_lookups) / n
-    del by_hash
+    by_hash.clear()
 
     gc.collect()
     tracemalloc.start()
