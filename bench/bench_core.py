@@ -82,7 +82,7 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="phyper-bench-")
     parser = make_parser(folder)
     the_grid = grid(options.instances)
-    resources = parser.get_resource_names()
+    resources = [None, *parser.get_resource_names()]  # the full hash and the 3 resources
     sample = parser.get_instances_from_dictionary(the_grid)[: options.instances]
     n = len(sample)
     dicts = [i.to_dict(key_only=True) for i in sample]
