@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import sys
 import typing
 import warnings
 from collections.abc import Callable, Sequence
@@ -87,29 +89,141 @@ def _rows(loaded: object, path: str) -> list[dict[str, object]]:
     return [{"value": loaded}]
 
 
+def _reference_frame(
+    loaded: Sequence[tuple[str, dict[str, object], object, str]], index_name: str
+) -> pd.DataFrame:
+    """The table built row by row: each row its hash, its hyperparameters and its values.
+
+    The definition every faster path must match; used as is when the hyperparameter names
+    differ between entries (metadata of different declarations), where column order and
+    renames depend on each row."""
+    import pandas as pd
+
+    rows: list[dict[str, object]] = []
+    for entry_hash, hyperparameters, result, path in loaded:
+        for values in _rows(result, path):
+            clashes = set(values) & (set(hyperparameters) | {index_name})
+            if clashes:
+                values = {(f"result_{k}" if k in clashes else k): v for k, v in values.items()}
+            rows.append({index_name: entry_hash, **hyperparameters, **values})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ CSV files, parsed at once
+
+_BOM = b"\xef\xbb\xbf"
+_JOINT = object()  # stands for the result of a CSV file left to the joint parse of its group
+_BOOLEAN_WORDS = ("True", "TRUE", "true", "False", "FALSE", "false")  # read_csv's defaults
+
+
+def _split_csv(data: bytes) -> tuple[bytes, bytes] | None:
+    """``(header, rows)`` of a CSV file that can be parsed together with others sharing its
+    header, each row ending in a newline; None when only parsing it alone is sure to be right
+    (empty, a BOM, quotes, carriage returns, blank lines, rows with a different number of
+    fields than the header)."""
+    if not data or data.startswith(_BOM) or b'"' in data or b"\r" in data:
+        return None
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    cut = data.index(b"\n")
+    header, body = data[:cut], data[cut + 1 :]
+    if not header.strip() or body.startswith(b"\n") or b"\n\n" in body:
+        return None
+    if body.count(b",") != body.count(b"\n") * header.count(b","):
+        return None
+    return header, body
+
+
+def _parse_group(header: bytes, bodies: list[bytes]) -> tuple[pd.DataFrame, list[int]] | None:
+    """The rows of files that share ``header``, parsed by one ``read_csv``, and the positions
+    (in ``bodies``) of the files whose own parse could infer a column's type differently;
+    None if the joint parse is not surely the files' rows in order."""
+    import numpy as np
+    import pandas as pd
+
+    counts = np.fromiter((body.count(b"\n") for body in bodies), dtype=np.int64, count=len(bodies))
+    try:
+        frame = pd.read_csv(io.BytesIO(b"".join([header, b"\n", *bodies])), low_memory=False)
+    except (ValueError, UnicodeDecodeError):  # ParserError and EmptyDataError are ValueErrors
+        return None
+    if not isinstance(frame.index, pd.RangeIndex) or len(frame) != counts.sum():
+        return None  # blank-looking lines skipped, or a first column taken as the index
+    # A column of text in the joint parse may be numbers or booleans in a file of its own:
+    # those files are parsed alone. A file is sure to read as text if one of its values is
+    # neither missing, a number nor a boolean word.
+    owner = np.repeat(np.arange(len(bodies)), counts)
+    unsure = np.zeros(len(bodies), dtype=bool)
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype.kind in "biufcmM":
+            continue
+        text = column.notna() & pd.to_numeric(column, errors="coerce").isna()
+        text &= ~column.isin(_BOOLEAN_WORDS)
+        has_value = np.bincount(owner, weights=column.notna().to_numpy(), minlength=len(bodies))
+        has_text = np.bincount(owner, weights=text.to_numpy(), minlength=len(bodies))
+        unsure |= (has_value > 0) & (has_text == 0)
+    return frame, np.flatnonzero(unsure).tolist()
+
+
+# ----------------------------------------------------------------------------- the table
+
+
+def _progress(items: Sequence[typing.Any], what: str) -> typing.Iterable[typing.Any]:
+    """``items``, with a progress bar on a terminal once a collect has run two seconds."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        items, desc=what, unit="file", delay=2.0, leave=False, disable=not sys.stderr.isatty()
+    )
+
+
+def _is_csv(path: str, loader: Loader | str | None) -> bool:
+    if callable(loader):
+        return False
+    return pick_loader(path, loader) is _load_csv
+
+
 def tidy_frame(
     entries: Sequence[tuple[str, dict[str, object], str]],
     index_name: str,
     loader: Loader | str | None,
     missing: MissingPolicy,
 ) -> pd.DataFrame:
-    """Load each ``(hash, hyperparameters, path)``; rows carry the hash and hyperparameters."""
+    """Load each ``(hash, hyperparameters, path)``; rows carry the hash and hyperparameters.
+
+    The table is :func:`_reference_frame`'s, built column-wise: CSV files that share a header
+    are parsed by one ``read_csv`` (a file the joint parse cannot be sure about is parsed on
+    its own), other results become one frame of all their records, and the hashes and
+    hyperparameters are one row per file, repeated by its number of rows.
+    """
+    import numpy as np
     import pandas as pd
 
     if missing not in ("warn", "raise", "ignore"):
         raise ValueError(f"missing={missing!r}: expected 'warn', 'raise' or 'ignore'")
-    rows: list[dict[str, object]] = []
     absent: list[str] = []
-    for entry_hash, hyperparameters, path in entries:
+    # per file that exists, in order: (hash, hyperparameters, loaded result or _JOINT, path)
+    loaded: list[tuple[str, dict[str, object], object, str]] = []
+    groups: dict[bytes, list[tuple[int, bytes]]] = {}  # CSV header -> (file, rows)
+    for entry_hash, hyperparameters, path in _progress(entries, "collect"):
         load = pick_loader(path, loader)  # an unusable file type fails even if files are missing
-        if not os.path.exists(path):
-            absent.append(path)
-            continue
-        for loaded in _rows(load(path), path):
-            clashes = set(loaded) & (set(hyperparameters) | {index_name})
-            if clashes:
-                loaded = {(f"result_{k}" if k in clashes else k): v for k, v in loaded.items()}
-            rows.append({index_name: entry_hash, **hyperparameters, **loaded})
+        if _is_csv(path, loader):
+            try:
+                with open(path, "rb") as stream:
+                    data = stream.read()
+            except FileNotFoundError:
+                absent.append(path)
+                continue
+            split = _split_csv(data)
+            result = _JOINT if split is not None else load(path)
+            if split is not None:
+                groups.setdefault(split[0], []).append((len(loaded), split[1]))
+        else:
+            if not os.path.exists(path):
+                absent.append(path)
+                continue
+            result = load(path)
+        loaded.append((entry_hash, hyperparameters, result, path))
     if absent:
         summary = (
             f"{len(absent)} of {len(entries)} result files are missing, e.g. "
@@ -119,9 +233,102 @@ def tidy_frame(
             raise MissingResultsError(summary)
         if missing == "warn":
             warnings.warn(summary, MissingResultsWarning, stacklevel=3)
-    frame = pd.DataFrame(rows)
+    frame = _frame(loaded, groups, index_name, np, pd)
     frame.attrs["missing"] = absent
     return frame
+
+
+def _frame(
+    loaded: list[tuple[str, dict[str, object], object, str]],
+    groups: dict[bytes, list[tuple[int, bytes]]],
+    index_name: str,
+    np: typing.Any,
+    pd: typing.Any,
+) -> pd.DataFrame:
+    names = tuple(loaded[0][1]) if loaded else ()
+    taken = {index_name, *names}
+    if any(tuple(hyperparameters) != names for _, hyperparameters, _, _ in loaded):
+        return _reference_frame([_read(entry) for entry in loaded], index_name)
+
+    def renamed(columns: typing.Iterable[str]) -> list[str]:
+        return [f"result_{c}" if c in taken else c for c in columns]
+
+    # the values: blocks of rows, each with the file of every row
+    blocks: list[tuple[pd.DataFrame, np.ndarray]] = []
+    # files whose values come from their own load, as records
+    alone: set[int] = {i for i, entry in enumerate(loaded) if entry[2] is not _JOINT}
+    columns_of: dict[int, list[str]] = {}  # file -> its value columns, for a parsed group
+    for header, members in groups.items():
+        parsed = _parse_group(header, [body for _, body in members])
+        if parsed is not None:
+            group, unsure = parsed
+            columns = renamed(group.columns)
+            if len(set(columns)) == len(columns):
+                group.columns = columns
+                files = np.fromiter((file for file, _ in members), dtype=np.int64)
+                counts = [body.count(b"\n") for _, body in members]
+                keep = np.ones(len(members), dtype=bool)
+                keep[unsure] = False
+                owner = np.repeat(files, counts)
+                if unsure:
+                    rows = np.repeat(keep, counts)
+                    group, owner = group[rows], owner[rows]
+                if len(group):
+                    blocks.append((group, owner))
+                for position, file in enumerate(files.tolist()):
+                    if keep[position]:
+                        columns_of[file] = columns
+                alone.update(files[~keep].tolist())
+                continue
+        alone.update(file for file, _ in members)
+    records: list[dict[str, object]] = []
+    owners: list[int] = []
+    for file in sorted(alone):
+        _, _, result, path = loaded[file]
+        result = result if result is not _JOINT else _load_csv(path)
+        for values in _rows(result, path):
+            if taken.intersection(values):
+                values = {(f"result_{k}" if k in taken else k): v for k, v in values.items()}
+            if taken.intersection(values):
+                return _reference_frame([_read(entry) for entry in loaded], index_name)
+            records.append(values)
+            owners.append(file)
+            columns_of.setdefault(file, [])
+            columns_of[file].extend(values)
+    if records:
+        blocks.append((pd.DataFrame(records), np.asarray(owners, dtype=np.int64)))
+    if not blocks:
+        return pd.DataFrame([])
+    values_frame = pd.concat([block for block, _ in blocks], ignore_index=True, sort=False)
+    owner = np.concatenate([rows for _, rows in blocks])
+    order = np.argsort(owner, kind="stable")
+    values_frame = values_frame.take(order).reset_index(drop=True)
+    owner = owner[order]
+    # the hash and hyperparameters: one row per file with rows, repeated by its row count
+    files, counts = np.unique(owner, return_counts=True)
+    keys = pd.DataFrame(
+        [{index_name: loaded[f][0], **loaded[f][1]} for f in files.tolist()],
+        columns=[index_name, *names],
+    )
+    keys = keys.take(np.repeat(np.arange(len(files)), counts)).reset_index(drop=True)
+    # columns in the order rows first show them, as a frame built row by row has them
+    order_of_columns = dict.fromkeys([index_name, *names])
+    seen: set[int] = set()
+    for file in files.tolist():
+        columns = columns_of[file]
+        if id(columns) not in seen:
+            seen.add(id(columns))
+            order_of_columns.update(dict.fromkeys(columns))
+    frame = pd.concat([keys, values_frame], axis=1)
+    return frame[list(order_of_columns)]
+
+
+def _read(
+    entry: tuple[str, dict[str, object], object, str],
+) -> tuple[str, dict[str, object], object, str]:
+    """An entry with its result loaded (CSV files the joint parse was to read are read here)."""
+    entry_hash, hyperparameters, result, path = entry
+    return entry_hash, hyperparameters, result if result is not _JOINT else _load_csv(path), path
 
 
 def collect(
