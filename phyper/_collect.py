@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -10,7 +11,7 @@ import typing
 import warnings
 from collections.abc import Callable, Sequence
 
-from ._context import context_of, distinct, is_full, values_of, wildcard_name
+from ._context import context_of, distinct, gc_paused, is_full, values_of, wildcard_name
 from ._errors import PhyperError
 from ._scan import OK, iter_folders
 from ._store import display_value
@@ -56,6 +57,9 @@ LOADERS: dict[str, Loader] = {
     ".yml": _load_yaml,
     ".csv": _load_csv,
 }
+
+
+_OPENING_FIRST = (_load_json, _load_yaml)
 
 
 def pick_loader(path: str, loader: Loader | str | None) -> Loader:
@@ -177,12 +181,6 @@ def _progress(items: Sequence[typing.Any], what: str) -> typing.Iterable[typing.
     )
 
 
-def _is_csv(path: str, loader: Loader | str | None) -> bool:
-    if callable(loader):
-        return False
-    return pick_loader(path, loader) is _load_csv
-
-
 def tidy_frame(
     entries: Sequence[tuple[str, dict[str, object], str]],
     index_name: str,
@@ -196,28 +194,51 @@ def tidy_frame(
     its own), other results become one frame of all their records, and the hashes and
     hyperparameters are one row per file, repeated by its number of rows.
     """
+    if missing not in ("warn", "raise", "ignore"):
+        raise ValueError(f"missing={missing!r}: expected 'warn', 'raise' or 'ignore'")
+    with gc_paused():
+        return _tidy_frame(entries, index_name, loader, missing)
+
+
+def _tidy_frame(
+    entries: Sequence[tuple[str, dict[str, object], str]],
+    index_name: str,
+    loader: Loader | str | None,
+    missing: MissingPolicy,
+) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    if missing not in ("warn", "raise", "ignore"):
-        raise ValueError(f"missing={missing!r}: expected 'warn', 'raise' or 'ignore'")
     absent: list[str] = []
     # per file that exists, in order: (hash, hyperparameters, loaded result or _JOINT, path)
     loaded: list[tuple[str, dict[str, object], object, str]] = []
     groups: dict[bytes, list[tuple[int, bytes]]] = {}  # CSV header -> (file, rows)
+    fixed = None  # the loader of every file, when it does not depend on the extension
+    if loader is not None:
+        with contextlib.suppress(ValueError):  # a bad name fails below, naming a file
+            fixed = pick_loader("", loader)
     for entry_hash, hyperparameters, path in _progress(entries, "collect"):
-        load = pick_loader(path, loader)  # an unusable file type fails even if files are missing
-        if _is_csv(path, loader):
+        # an unusable file type fails even if files are missing
+        load = fixed if fixed is not None else pick_loader(path, loader)
+        if load is _load_csv:
             try:
-                with open(path, "rb") as stream:
+                with open(path, "rb", buffering=0) as stream:
                     data = stream.read()
             except FileNotFoundError:
                 absent.append(path)
                 continue
             split = _split_csv(data)
-            result = _JOINT if split is not None else load(path)
-            if split is not None:
+            if split is None:
+                result = load(path)
+            else:
+                result = _JOINT
                 groups.setdefault(split[0], []).append((len(loaded), split[1]))
+        elif load in _OPENING_FIRST:
+            try:  # these loaders open the file first: one system call, not two
+                result = load(path)
+            except FileNotFoundError:
+                absent.append(path)
+                continue
         else:
             if not os.path.exists(path):
                 absent.append(path)
@@ -232,7 +253,7 @@ def tidy_frame(
         if missing == "raise":
             raise MissingResultsError(summary)
         if missing == "warn":
-            warnings.warn(summary, MissingResultsWarning, stacklevel=3)
+            warnings.warn(summary, MissingResultsWarning, stacklevel=4)
     frame = _frame(loaded, groups, index_name, np, pd)
     frame.attrs["missing"] = absent
     return frame
@@ -257,7 +278,9 @@ def _frame(
     blocks: list[tuple[pd.DataFrame, np.ndarray]] = []
     # files whose values come from their own load, as records
     alone: set[int] = {i for i, entry in enumerate(loaded) if entry[2] is not _JOINT}
-    columns_of: dict[int, list[str]] = {}  # file -> its value columns, for a parsed group
+    # file -> the value columns of its rows, each distinct tuple of names one shared object
+    columns_of: dict[int, list[tuple[str, ...]]] = {}
+    shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
     for header, members in groups.items():
         parsed = _parse_group(header, [body for _, body in members])
         if parsed is not None:
@@ -265,6 +288,7 @@ def _frame(
             columns = renamed(group.columns)
             if len(set(columns)) == len(columns):
                 group.columns = columns
+                shape = [shapes.setdefault(tuple(columns), tuple(columns))]
                 files = np.fromiter((file for file, _ in members), dtype=np.int64)
                 counts = [body.count(b"\n") for _, body in members]
                 keep = np.ones(len(members), dtype=bool)
@@ -277,7 +301,7 @@ def _frame(
                     blocks.append((group, owner))
                 for position, file in enumerate(files.tolist()):
                     if keep[position]:
-                        columns_of[file] = columns
+                        columns_of[file] = shape
                 alone.update(files[~keep].tolist())
                 continue
         alone.update(file for file, _ in members)
@@ -287,14 +311,14 @@ def _frame(
         _, _, result, path = loaded[file]
         result = result if result is not _JOINT else _load_csv(path)
         for values in _rows(result, path):
-            if taken.intersection(values):
+            if not taken.isdisjoint(values):
                 values = {(f"result_{k}" if k in taken else k): v for k, v in values.items()}
-            if taken.intersection(values):
-                return _reference_frame([_read(entry) for entry in loaded], index_name)
+                if not taken.isdisjoint(values):  # a renamed column meets a hyperparameter
+                    return _reference_frame([_read(entry) for entry in loaded], index_name)
             records.append(values)
             owners.append(file)
-            columns_of.setdefault(file, [])
-            columns_of[file].extend(values)
+            keys = tuple(values)
+            columns_of.setdefault(file, []).append(shapes.setdefault(keys, keys))
     if records:
         blocks.append((pd.DataFrame(records), np.asarray(owners, dtype=np.int64)))
     if not blocks:
@@ -315,10 +339,10 @@ def _frame(
     order_of_columns = dict.fromkeys([index_name, *names])
     seen: set[int] = set()
     for file in files.tolist():
-        columns = columns_of[file]
-        if id(columns) not in seen:
-            seen.add(id(columns))
-            order_of_columns.update(dict.fromkeys(columns))
+        for columns in columns_of[file]:
+            if id(columns) not in seen:
+                seen.add(id(columns))
+                order_of_columns.update(dict.fromkeys(columns))
     frame = pd.concat([keys, values_frame], axis=1)
     return frame[list(order_of_columns)]
 
@@ -347,14 +371,15 @@ def collect(
     raised with ``missing="raise"``), never silently skipped.
     """
     entries = []
-    for instance_hash, instance in distinct(instances, resource_name).items():
-        if is_full(resource_name):
-            hyperparameters = instance.to_dict()
-        else:
-            names = context_of(instance).dependencies(resource_name)
-            hyperparameters = values_of(instance, names)
-        path = os.fspath(path_function(instance))
-        entries.append((instance_hash, hyperparameters, path))
+    with gc_paused():
+        for instance_hash, instance in distinct(instances, resource_name).items():
+            if is_full(resource_name):
+                hyperparameters = instance.to_dict()
+            else:
+                names = context_of(instance).dependencies(resource_name)
+                hyperparameters = values_of(instance, names)
+            path = os.fspath(path_function(instance))
+            entries.append((instance_hash, hyperparameters, path))
     return tidy_frame(entries, wildcard_name(resource_name), loader, missing)
 
 
@@ -368,13 +393,14 @@ def collect_from_disk(
 ) -> pd.DataFrame:
     """Like :func:`collect`, for the folders of ``resource`` under ``root``, with the
     hyperparameters read from each folder's metadata (no configuration needed)."""
-    entries = [
-        (
-            folder.hash,
-            {k: display_value(v) for k, v in folder.hyperparameters.items()},
-            os.path.join(folder.path, relative_path),
-        )
-        for folder in iter_folders(root, resource)
-        if folder.status == OK
-    ]
+    with gc_paused():
+        entries = [
+            (
+                folder.hash,
+                {k: display_value(v) for k, v in folder.hyperparameters.items()},
+                os.path.join(folder.path, relative_path),
+            )
+            for folder in iter_folders(root, resource)
+            if folder.status == OK
+        ]
     return tidy_frame(entries, wildcard_name(resource), loader, missing)

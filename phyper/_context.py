@@ -14,11 +14,12 @@ resource ``r`` has the folder ``r`` and the wildcard ``r_hash``.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import operator
 import typing
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import xxhash
 
@@ -192,6 +193,20 @@ def make_instances(
     return instances
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the garbage collector while many lasting objects are built at once: its passes
+    over a fast-growing heap find nothing to free and can cost more than the building itself.
+    (A collector that was off stays off.)"""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def make_grid_instances(
     cls: type[T],
     context: Context,
@@ -224,9 +239,7 @@ def make_grid_instances(
         hashes = map(dict, itertools.repeat(()))
     # Nothing built here can form a cycle, and the garbage collector's passes over a growing
     # heap cost more than building the instances themselves: pause it for the loop.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         for combination, cached in zip(combinations, hashes, strict=False):  # {}: endless
             instance = new(cls)
             d = instance.__dict__
@@ -235,9 +248,6 @@ def make_grid_instances(
             d[_CONTEXT] = context
             d[_HASHES] = cached
             append(instance)
-    finally:
-        if collecting:
-            gc.enable()
     return instances
 
 

@@ -280,15 +280,33 @@ def read_info_file(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
     return document
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_SEGMENT_CACHE_LIMIT = 100_000
+# (name, type, value) -> segment: the type keeps 1, 1.0 and True apart
+_segments: dict[tuple[str, type, object], bytes] = {}
+
+
 def recompute_hash(document: dict[str, typing.Any]) -> str:
     """The hash the hyperparameters of a metadata document give, without the Parser class."""
     omitted = set(document["omitted"])
-    values = {
-        name: from_json(value, for_hashing=True)
-        for name, value in document["hyperparameters"].items()
-        if name not in omitted
-    }
-    return digest_segments(encode_segment(name, values[name]) for name in sorted(values))
+    hyperparameters = document["hyperparameters"]
+    segments = []
+    for name in sorted(hyperparameters):
+        if name in omitted:
+            continue
+        value = hyperparameters[name]
+        kind = type(value)
+        if kind in _SCALARS:  # a scan meets the same values in folder after folder
+            key = (name, kind, value)
+            segment = _segments.get(key)
+            if segment is None:
+                segment = encode_segment(name, value)
+                if len(_segments) < _SEGMENT_CACHE_LIMIT:
+                    _segments[key] = segment
+        else:
+            segment = encode_segment(name, from_json(value, for_hashing=True))
+        segments.append(segment)
+    return digest_segments(segments)
 
 
 class MetadataMismatchError(MetadataError):
