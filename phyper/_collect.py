@@ -383,6 +383,16 @@ def collect(
     return tidy_frame(entries, wildcard_name(resource_name), loader, missing)
 
 
+def _displayed(hyperparameters: dict[str, object]) -> dict[str, object]:
+    """Metadata values as table cells; most are plain already and the dict is kept as is."""
+    if all(type(value) in _PLAIN for value in hyperparameters.values()):
+        return hyperparameters
+    return {k: display_value(v) for k, v in hyperparameters.items()}
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def collect_from_disk(
     root: str | os.PathLike[str],
     resource: str,
@@ -397,7 +407,7 @@ def collect_from_disk(
         entries = [
             (
                 folder.hash,
-                {k: display_value(v) for k, v in folder.hyperparameters.items()},
+                _displayed(folder.hyperparameters),
                 os.path.join(folder.path, relative_path),
             )
             for folder in iter_folders(root, resource)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import os
+import pathlib
 
 import pandas as pd
 import pytest
@@ -248,3 +250,52 @@ def test_callable_loaders_returning_frames_match_row_by_row(parser):
     instances = parser.get_instances_from_dictionary({"seed": [0, 1, 2]})
     _write(instances, [PLAIN, b"epoch,loss\n1,x\n", PLAIN])
     _same_as_row_by_row(instances, loader=pd.read_csv)
+
+
+def _row_by_row_from_disk(root, name):
+    rows = []
+    for folder in phyper._scan.iter_folders(root, "all"):
+        path = os.path.join(folder.path, name)
+        if folder.status != "ok" or not os.path.exists(path):
+            continue
+        hyperparameters = {
+            k: phyper._store.display_value(v) for k, v in folder.hyperparameters.items()
+        }
+        for values in pd.read_csv(path).to_dict(orient="records"):
+            clashes = set(values) & (set(hyperparameters) | {"hash"})
+            values = {(f"result_{k}" if k in clashes else k): v for k, v in values.items()}
+            rows.append({"hash": folder.hash, **hyperparameters, **values})
+    return pd.DataFrame(rows)
+
+
+def test_collect_from_disk_matches_row_by_row_with_rich_values_and_two_declarations(tmp_path):
+    class Colour(enum.Enum):
+        RED = 1
+        BLUE = 2
+
+    class Rich(phyper.Parser):
+        colour = Colour.RED
+        data: pathlib.Path = pathlib.Path("a/b.csv")
+        sizes = (1, 2)
+        rate = 0.5
+
+    class Other(phyper.Parser):  # other hyperparameters, same root
+        depth = 3
+
+    root = str(tmp_path)
+    rich = Rich(hashed_resources_folder=root).get_instances_from_dictionary(
+        {"colour": list(Colour), "rate": [0.1, 0.2]}
+    )
+    Rich.generate_instance_info_files(rich)
+    _write(rich, [PLAIN, b"epoch,loss\n1,x\n", PLAIN, b"epoch\n7\n"])
+    pd.testing.assert_frame_equal(
+        phyper.collect_from_disk(root, "all", "result.csv"),
+        _row_by_row_from_disk(root, "result.csv"),
+    )
+    others = Other(hashed_resources_folder=root).get_instances_from_dictionary({"depth": [1, 2]})
+    Other.generate_instance_info_files(others)
+    _write(others, [PLAIN, b"depth,loss\n9,0.5\n"])
+    pd.testing.assert_frame_equal(
+        phyper.collect_from_disk(root, "all", "result.csv"),
+        _row_by_row_from_disk(root, "result.csv"),
+    )
