@@ -36,8 +36,11 @@ class MissingResultsError(PhyperError, LookupError):
 def _load_yaml(path: str) -> object:
     import yaml
 
+    # libyaml's parser when PyYAML has it: the same safe loader (Python's resolver and
+    # constructors), its scanning and parsing in C
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(path, encoding="utf-8") as stream:
-        return yaml.safe_load(stream)
+        return yaml.load(stream, Loader=loader)
 
 
 def _load_json(path: str) -> object:

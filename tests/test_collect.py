@@ -120,6 +120,11 @@ def _row_by_row(instances, path_function, loader=None):
             loaded = loader(path)
         elif path.endswith(".csv"):
             loaded = pd.read_csv(path)
+        elif path.endswith(".yaml"):
+            import yaml
+
+            with open(path) as stream:
+                loaded = yaml.safe_load(stream)
         else:
             with open(path) as stream:
                 loaded = json.load(stream)
@@ -299,3 +304,16 @@ def test_collect_from_disk_matches_row_by_row_with_rich_values_and_two_declarati
         phyper.collect_from_disk(root, "all", "result.csv"),
         _row_by_row_from_disk(root, "result.csv"),
     )
+
+
+def test_yaml_results_match_row_by_row_with_safe_load(parser):
+    instances = parser.get_instances_from_dictionary({"seed": list(range(4))})
+    documents = [
+        b"loss: 0.5\nwhen: 2024-01-02\nok: yes\nnote: 1e3\n",
+        b"- {epoch: 1, loss: .inf}\n- {epoch: 2, loss: null}\n",
+        b"just text\n",
+        b"loss: 0x1F\ntags: [a, b]\nseed: 3\n",
+    ]
+    path = lambda i: os.path.join(i.get_resources_path(), "result.yaml")  # noqa: E731
+    _write(instances, documents, path)
+    _same_as_row_by_row(instances, path)
