@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from ._context import context_of, distinct, gc_paused, is_full, values_of, wildcard_name
 from ._errors import PhyperError
 from ._scan import OK, iter_folders
-from ._store import display_value
+from ._store import display_value, read_bytes
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -225,8 +225,7 @@ def _tidy_frame(
         load = fixed if fixed is not None else pick_loader(path, loader)
         if load is _load_csv:
             try:
-                with open(path, "rb", buffering=0) as stream:
-                    data = stream.read()
+                data = read_bytes(path)
             except FileNotFoundError:
                 absent.append(path)
                 continue

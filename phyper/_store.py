@@ -199,8 +199,7 @@ WRITERS = 8  # threads that flush metadata files at once: fsync waits on the dis
 def _holds(path: str, data: bytes) -> bool:
     """True if the file at ``path`` already holds exactly ``data``."""
     try:
-        with open(path, "rb") as existing:
-            return existing.read() == data
+        return read_bytes(path) == data
     except FileNotFoundError:
         return False
 
@@ -250,13 +249,28 @@ def write_info_files(
     return WriteReport(written=written, unchanged=unchanged + len(writes) - written)
 
 
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+
+
+def read_bytes(path: str) -> bytes:
+    """The whole content of a file, read with the fewest system calls (``os.open`` and
+    ``os.read``: no file object, no ``fstat``); the errors are ``open``'s."""
+    descriptor = os.open(path, os.O_RDONLY | _BINARY)
+    try:
+        chunks = []
+        while chunk := os.read(descriptor, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(descriptor)
+    return b"".join(chunks)
+
+
 def read_info_file(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
     """Read and check the shape of a metadata file; errors name the file."""
     where = os.fspath(path)
     try:
         # bytes, decoded here: what open(path, encoding="utf-8") gives, at less cost
-        with open(path, "rb", buffering=0) as stream:
-            text = stream.read().decode("utf-8")
+        text = read_bytes(where).decode("utf-8")
         if "\r" in text:  # the text mode's universal newlines
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         document = json.loads(text)
