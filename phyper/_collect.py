@@ -175,7 +175,7 @@ def _parse_group(header: bytes, bodies: list[bytes]) -> tuple[pd.DataFrame, list
 # ----------------------------------------------------------------------------- the table
 
 
-def _progress(items: Sequence[typing.Any], what: str) -> typing.Iterable[typing.Any]:
+def _progress(items: typing.Iterable[typing.Any], what: str) -> typing.Iterable[typing.Any]:
     """``items``, with a progress bar on a terminal once a collect has run two seconds."""
     from tqdm.auto import tqdm
 
@@ -220,7 +220,7 @@ def _tidy_frame(
     if loader is not None:
         with contextlib.suppress(ValueError):  # a bad name fails below, naming a file
             fixed = pick_loader("", loader)
-    for entry_hash, hyperparameters, path in _progress(entries, "collect"):
+    for entry_hash, hyperparameters, path in _progress(entries, "results"):
         # an unusable file type fails even if files are missing
         load = fixed if fixed is not None else pick_loader(path, loader)
         if load is _load_csv:
@@ -412,7 +412,7 @@ def collect_from_disk(
                 _displayed(folder.hyperparameters),
                 os.path.join(folder.path, relative_path),
             )
-            for folder in iter_folders(root, resource)
+            for folder in _progress(iter_folders(root, resource), "metadata")
             if folder.status == OK
         ]
     return tidy_frame(entries, wildcard_name(resource), loader, missing)

@@ -317,3 +317,10 @@ def test_yaml_results_match_row_by_row_with_safe_load(parser):
     path = lambda i: os.path.join(i.get_resources_path(), "result.yaml")  # noqa: E731
     _write(instances, documents, path)
     _same_as_row_by_row(instances, path)
+
+
+def test_progress_is_shown_only_on_a_terminal(monkeypatch):
+    from phyper import _collect
+
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False, raising=False)
+    assert _collect._progress([1, 2], "results").disable
