@@ -193,7 +193,7 @@ def stale_temporaries(
         return []
 
 
-WRITERS = 8  # threads that flush metadata files at once: fsync waits on the disk, not the CPU
+WRITERS = 16  # threads that flush metadata files at once: fsync waits on the disk, not the CPU
 
 
 def _holds(path: str, data: bytes) -> bool:
