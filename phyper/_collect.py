@@ -177,7 +177,7 @@ def _parse_group(header: bytes, bodies: list[bytes]) -> tuple[pd.DataFrame, list
 
 def _progress(items: typing.Iterable[typing.Any], what: str) -> typing.Iterable[typing.Any]:
     """``items``, with a progress bar on a terminal once a collect has run two seconds."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(
         items, desc=what, unit="file", delay=2.0, leave=False, disable=not sys.stderr.isatty()
@@ -270,7 +270,7 @@ def _frame(
 ) -> pd.DataFrame:
     names = tuple(loaded[0][1]) if loaded else ()
     taken = {index_name, *names}
-    if any(tuple(hyperparameters) != names for _, hyperparameters, _, _ in loaded):
+    if index_name in names or any(tuple(hp) != names for _, hp, _, _ in loaded):
         return _reference_frame([_read(entry) for entry in loaded], index_name)
 
     def renamed(columns: typing.Iterable[str]) -> list[str]:

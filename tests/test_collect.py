@@ -324,3 +324,19 @@ def test_progress_is_shown_only_on_a_terminal(monkeypatch):
 
     monkeypatch.setattr("sys.stderr.isatty", lambda: False, raising=False)
     assert _collect._progress([1, 2], "results").disable
+
+
+def test_a_hyperparameter_named_like_the_hash_column_matches_row_by_row(tmp_path):
+    class Odd(phyper.Parser):
+        hash = 1  # shadows the hash column, as it did before
+
+    instances = Odd(hashed_resources_folder=str(tmp_path)).get_instances_from_dictionary(
+        {"hash": [1, 2]}
+    )
+    _write(instances, [PLAIN, PLAIN])
+    frame = phyper.collect(instances, _result_path)
+    rows = []
+    for instance in instances:
+        for values in pd.read_csv(_result_path(instance)).to_dict(orient="records"):
+            rows.append({"hash": instance.get_instance_hash(), **instance.to_dict(), **values})
+    pd.testing.assert_frame_equal(frame, pd.DataFrame(rows))
