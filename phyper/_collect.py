@@ -415,4 +415,9 @@ def collect_from_disk(
             for folder in _progress(iter_folders(root, resource), "metadata")
             if folder.status == OK
         ]
+    if loader is None:
+        # every path ends in relative_path, so one extension picks every file's loader; an
+        # unusable one is left to fail as before, naming the first file
+        with contextlib.suppress(ValueError):
+            loader = pick_loader(relative_path, None)
     return tidy_frame(entries, wildcard_name(resource), loader, missing)

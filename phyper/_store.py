@@ -265,6 +265,9 @@ def read_bytes(path: str) -> bytes:
     return b"".join(chunks)
 
 
+_FIELDS = (("resource", str), ("hash", str), ("hyperparameters", dict), ("omitted", list))
+
+
 def read_info_file(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
     """Read and check the shape of a metadata file; errors name the file."""
     where = os.fspath(path)
@@ -288,8 +291,7 @@ def read_info_file(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
             f"metadata file {where!r} was written with hash spec {document.get('hash_spec')!r}; "
             f"this phyper reads hash spec {HASH_SPEC_VERSION}"
         )
-    expected = {"resource": str, "hash": str, "hyperparameters": dict, "omitted": list}
-    for field, kind in expected.items():
+    for field, kind in _FIELDS:
         if not isinstance(document.get(field), kind):
             raise MetadataError(
                 f"metadata file {where!r} lacks a valid {field!r} field "
