@@ -209,9 +209,6 @@ def _tidy_frame(
     loader: Loader | str | None,
     missing: MissingPolicy,
 ) -> pd.DataFrame:
-    import numpy as np
-    import pandas as pd
-
     absent: list[str] = []
     # per file that exists, in order: (hash, hyperparameters, loaded result or _JOINT, path)
     loaded: list[tuple[str, dict[str, object], object, str]] = []
@@ -256,7 +253,7 @@ def _tidy_frame(
             raise MissingResultsError(summary)
         if missing == "warn":
             warnings.warn(summary, MissingResultsWarning, stacklevel=4)
-    frame = _frame(loaded, groups, index_name, np, pd)
+    frame = _frame(loaded, groups, index_name)
     frame.attrs["missing"] = absent
     return frame
 
@@ -265,9 +262,10 @@ def _frame(
     loaded: list[tuple[str, dict[str, object], object, str]],
     groups: dict[bytes, list[tuple[int, bytes]]],
     index_name: str,
-    np: typing.Any,
-    pd: typing.Any,
 ) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
     names = tuple(loaded[0][1]) if loaded else ()
     taken = {index_name, *names}
     if index_name in names or any(tuple(hp) != names for _, hp, _, _ in loaded):
@@ -288,7 +286,7 @@ def _frame(
         if parsed is not None:
             group, unsure = parsed
             columns = renamed(group.columns)
-            if len(set(columns)) == len(columns):
+            if len(set(columns)) == len(columns) and taken.isdisjoint(columns):
                 group.columns = columns
                 shape = [shapes.setdefault(tuple(columns), tuple(columns))]
                 files = np.fromiter((file for file, _ in members), dtype=np.int64)

@@ -340,3 +340,22 @@ def test_a_hyperparameter_named_like_the_hash_column_matches_row_by_row(tmp_path
         for values in pd.read_csv(_result_path(instance)).to_dict(orient="records"):
             rows.append({"hash": instance.get_instance_hash(), **instance.to_dict(), **values})
     pd.testing.assert_frame_equal(frame, pd.DataFrame(rows))
+
+
+def test_a_renamed_column_meeting_a_hyperparameter_matches_row_by_row(tmp_path):
+    class Clash(phyper.Parser):
+        x = 1
+        result_x = 2
+
+    instances = Clash(hashed_resources_folder=str(tmp_path)).get_instances_from_dictionary(
+        {"x": [1, 2]}
+    )
+    _write(instances, [b"x,y\n5,6\n", b"x,y\n7,8\n"])
+    frame = phyper.collect(instances, _result_path)
+    rows = []
+    for instance in instances:
+        hyperparameters = instance.to_dict()
+        for values in pd.read_csv(_result_path(instance)).to_dict(orient="records"):
+            values = {(f"result_{k}" if k in hyperparameters else k): v for k, v in values.items()}
+            rows.append({"hash": instance.get_instance_hash(), **hyperparameters, **values})
+    pd.testing.assert_frame_equal(frame, pd.DataFrame(rows))
