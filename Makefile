@@ -29,6 +29,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/bench_store.py
 	$(BIN)/python bench/bench_snakemake.py
 	$(BIN)/python bench/bench_run.py
 	$(BIN)/python bench/bench_study.py

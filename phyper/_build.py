@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import typing
 import warnings
@@ -10,7 +9,7 @@ from collections.abc import Iterable, Mapping
 
 import yaml
 
-from ._context import context_of, distinct, instance_hash, make_instance, make_instances
+from ._context import context_of, distinct, instance_hash, make_grid_instances, make_instance
 from ._errors import (
     DuplicateInstanceWarning,
     HyperparameterValueError,
@@ -57,7 +56,7 @@ def _product(parser: P, base: dict[str, object], grid: Mapping[str, object], whe
     names = list(grid)
     # coerce each distinct value once per axis, not once per instance
     axes = [[schema.specs[n].coerce(v) for v in _value_list(n, grid[n])] for n in names]
-    return make_instances(type(parser), context, base, names, itertools.product(*axes))
+    return make_grid_instances(type(parser), context, base, names, axes)
 
 
 def from_grid(parser: P, grid: Mapping[str, object], *, deduplicate: bool) -> list[P]:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import sys
 import typing
 import warnings
 from collections.abc import Callable, Sequence
 
-from ._context import context_of, distinct, is_full, values_of, wildcard_name
+from ._context import context_of, distinct, gc_paused, is_full, values_of, wildcard_name
 from ._errors import PhyperError
 from ._scan import OK, iter_folders
-from ._store import display_value
+from ._store import display_value, read_bytes
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -33,8 +36,11 @@ class MissingResultsError(PhyperError, LookupError):
 def _load_yaml(path: str) -> object:
     import yaml
 
+    # libyaml's parser when PyYAML has it: the same safe loader (Python's resolver and
+    # constructors), its scanning and parsing in C
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(path, encoding="utf-8") as stream:
-        return yaml.safe_load(stream)
+        return yaml.load(stream, Loader=loader)
 
 
 def _load_json(path: str) -> object:
@@ -54,6 +60,9 @@ LOADERS: dict[str, Loader] = {
     ".yml": _load_yaml,
     ".csv": _load_csv,
 }
+
+
+_OPENING_FIRST = (_load_json, _load_yaml)
 
 
 def pick_loader(path: str, loader: Loader | str | None) -> Loader:
@@ -87,29 +96,154 @@ def _rows(loaded: object, path: str) -> list[dict[str, object]]:
     return [{"value": loaded}]
 
 
+def _reference_frame(
+    loaded: Sequence[tuple[str, dict[str, object], object, str]], index_name: str
+) -> pd.DataFrame:
+    """The table built row by row: each row its hash, its hyperparameters and its values.
+
+    The definition every faster path must match; used as is when the hyperparameter names
+    differ between entries (metadata of different declarations), where column order and
+    renames depend on each row."""
+    import pandas as pd
+
+    rows: list[dict[str, object]] = []
+    for entry_hash, hyperparameters, result, path in loaded:
+        for values in _rows(result, path):
+            clashes = set(values) & (set(hyperparameters) | {index_name})
+            if clashes:
+                values = {(f"result_{k}" if k in clashes else k): v for k, v in values.items()}
+            rows.append({index_name: entry_hash, **hyperparameters, **values})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ CSV files, parsed at once
+
+_BOM = b"\xef\xbb\xbf"
+_JOINT = object()  # stands for the result of a CSV file left to the joint parse of its group
+_BOOLEAN_WORDS = ("True", "TRUE", "true", "False", "FALSE", "false")  # read_csv's defaults
+
+
+def _split_csv(data: bytes) -> tuple[bytes, bytes] | None:
+    """``(header, rows)`` of a CSV file that can be parsed together with others sharing its
+    header, each row ending in a newline; None when only parsing it alone is sure to be right
+    (empty, a BOM, quotes, carriage returns, blank lines, rows with a different number of
+    fields than the header)."""
+    if not data or data.startswith(_BOM) or b'"' in data or b"\r" in data:
+        return None
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    cut = data.index(b"\n")
+    header, body = data[:cut], data[cut + 1 :]
+    if not header.strip() or body.startswith(b"\n") or b"\n\n" in body:
+        return None
+    if body.count(b",") != body.count(b"\n") * header.count(b","):
+        return None
+    return header, body
+
+
+def _parse_group(header: bytes, bodies: list[bytes]) -> tuple[pd.DataFrame, list[int]] | None:
+    """The rows of files that share ``header``, parsed by one ``read_csv``, and the positions
+    (in ``bodies``) of the files whose own parse could infer a column's type differently;
+    None if the joint parse is not surely the files' rows in order."""
+    import numpy as np
+    import pandas as pd
+
+    counts = np.fromiter((body.count(b"\n") for body in bodies), dtype=np.int64, count=len(bodies))
+    try:
+        frame = pd.read_csv(io.BytesIO(b"".join([header, b"\n", *bodies])), low_memory=False)
+    except (ValueError, UnicodeDecodeError):  # ParserError and EmptyDataError are ValueErrors
+        return None
+    if not isinstance(frame.index, pd.RangeIndex) or len(frame) != counts.sum():
+        return None  # blank-looking lines skipped, or a first column taken as the index
+    # A column of text in the joint parse may be numbers or booleans in a file of its own:
+    # those files are parsed alone. A file is sure to read as text if one of its values is
+    # neither missing, a number nor a boolean word.
+    owner = np.repeat(np.arange(len(bodies)), counts)
+    unsure = np.zeros(len(bodies), dtype=bool)
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype.kind in "biufcmM":
+            continue
+        text = column.notna() & pd.to_numeric(column, errors="coerce").isna()
+        text &= ~column.isin(_BOOLEAN_WORDS)
+        has_value = np.bincount(owner, weights=column.notna().to_numpy(), minlength=len(bodies))
+        has_text = np.bincount(owner, weights=text.to_numpy(), minlength=len(bodies))
+        unsure |= (has_value > 0) & (has_text == 0)
+    return frame, np.flatnonzero(unsure).tolist()
+
+
+# ----------------------------------------------------------------------------- the table
+
+
+def _progress(items: typing.Iterable[typing.Any], what: str) -> typing.Iterable[typing.Any]:
+    """``items``, with a progress bar on a terminal once a collect has run two seconds."""
+    from tqdm import tqdm
+
+    return tqdm(
+        items, desc=what, unit="file", delay=2.0, leave=False, disable=not sys.stderr.isatty()
+    )
+
+
 def tidy_frame(
     entries: Sequence[tuple[str, dict[str, object], str]],
     index_name: str,
     loader: Loader | str | None,
     missing: MissingPolicy,
 ) -> pd.DataFrame:
-    """Load each ``(hash, hyperparameters, path)``; rows carry the hash and hyperparameters."""
-    import pandas as pd
+    """Load each ``(hash, hyperparameters, path)``; rows carry the hash and hyperparameters.
 
+    The table is :func:`_reference_frame`'s, built column-wise: CSV files that share a header
+    are parsed by one ``read_csv`` (a file the joint parse cannot be sure about is parsed on
+    its own), other results become one frame of all their records, and the hashes and
+    hyperparameters are one row per file, repeated by its number of rows.
+    """
     if missing not in ("warn", "raise", "ignore"):
         raise ValueError(f"missing={missing!r}: expected 'warn', 'raise' or 'ignore'")
-    rows: list[dict[str, object]] = []
+    with gc_paused():
+        return _tidy_frame(entries, index_name, loader, missing)
+
+
+def _tidy_frame(
+    entries: Sequence[tuple[str, dict[str, object], str]],
+    index_name: str,
+    loader: Loader | str | None,
+    missing: MissingPolicy,
+) -> pd.DataFrame:
     absent: list[str] = []
-    for entry_hash, hyperparameters, path in entries:
-        load = pick_loader(path, loader)  # an unusable file type fails even if files are missing
-        if not os.path.exists(path):
-            absent.append(path)
-            continue
-        for loaded in _rows(load(path), path):
-            clashes = set(loaded) & (set(hyperparameters) | {index_name})
-            if clashes:
-                loaded = {(f"result_{k}" if k in clashes else k): v for k, v in loaded.items()}
-            rows.append({index_name: entry_hash, **hyperparameters, **loaded})
+    # per file that exists, in order: (hash, hyperparameters, loaded result or _JOINT, path)
+    loaded: list[tuple[str, dict[str, object], object, str]] = []
+    groups: dict[bytes, list[tuple[int, bytes]]] = {}  # CSV header -> (file, rows)
+    fixed = None  # the loader of every file, when it does not depend on the extension
+    if loader is not None:
+        with contextlib.suppress(ValueError):  # a bad name fails below, naming a file
+            fixed = pick_loader("", loader)
+    for entry_hash, hyperparameters, path in _progress(entries, "results"):
+        # an unusable file type fails even if files are missing
+        load = fixed if fixed is not None else pick_loader(path, loader)
+        if load is _load_csv:
+            try:
+                data = read_bytes(path)
+            except FileNotFoundError:
+                absent.append(path)
+                continue
+            split = _split_csv(data)
+            if split is None:
+                result = load(path)
+            else:
+                result = _JOINT
+                groups.setdefault(split[0], []).append((len(loaded), split[1]))
+        elif load in _OPENING_FIRST:
+            try:  # these loaders open the file first: one system call, not two
+                result = load(path)
+            except FileNotFoundError:
+                absent.append(path)
+                continue
+        else:
+            if not os.path.exists(path):
+                absent.append(path)
+                continue
+            result = load(path)
+        loaded.append((entry_hash, hyperparameters, result, path))
     if absent:
         summary = (
             f"{len(absent)} of {len(entries)} result files are missing, e.g. "
@@ -118,10 +252,107 @@ def tidy_frame(
         if missing == "raise":
             raise MissingResultsError(summary)
         if missing == "warn":
-            warnings.warn(summary, MissingResultsWarning, stacklevel=3)
-    frame = pd.DataFrame(rows)
+            warnings.warn(summary, MissingResultsWarning, stacklevel=4)
+    frame = _frame(loaded, groups, index_name)
     frame.attrs["missing"] = absent
     return frame
+
+
+def _frame(
+    loaded: list[tuple[str, dict[str, object], object, str]],
+    groups: dict[bytes, list[tuple[int, bytes]]],
+    index_name: str,
+) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    names = tuple(loaded[0][1]) if loaded else ()
+    taken = {index_name, *names}
+    if index_name in names or any(tuple(hp) != names for _, hp, _, _ in loaded):
+        return _reference_frame([_read(entry) for entry in loaded], index_name)
+
+    def renamed(columns: typing.Iterable[str]) -> list[str]:
+        return [f"result_{c}" if c in taken else c for c in columns]
+
+    # the values: blocks of rows, each with the file of every row
+    blocks: list[tuple[pd.DataFrame, np.ndarray]] = []
+    # files whose values come from their own load, as records
+    alone: set[int] = {i for i, entry in enumerate(loaded) if entry[2] is not _JOINT}
+    # file -> the value columns of its rows, each distinct tuple of names one shared object
+    columns_of: dict[int, list[tuple[str, ...]]] = {}
+    shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for header, members in groups.items():
+        parsed = _parse_group(header, [body for _, body in members])
+        if parsed is not None:
+            group, unsure = parsed
+            columns = renamed(group.columns)
+            if len(set(columns)) == len(columns) and taken.isdisjoint(columns):
+                group.columns = columns
+                shape = [shapes.setdefault(tuple(columns), tuple(columns))]
+                files = np.fromiter((file for file, _ in members), dtype=np.int64)
+                counts = [body.count(b"\n") for _, body in members]
+                keep = np.ones(len(members), dtype=bool)
+                keep[unsure] = False
+                owner = np.repeat(files, counts)
+                if unsure:
+                    rows = np.repeat(keep, counts)
+                    group, owner = group[rows], owner[rows]
+                if len(group):
+                    blocks.append((group, owner))
+                for position, file in enumerate(files.tolist()):
+                    if keep[position]:
+                        columns_of[file] = shape
+                alone.update(files[~keep].tolist())
+                continue
+        alone.update(file for file, _ in members)
+    records: list[dict[str, object]] = []
+    owners: list[int] = []
+    for file in sorted(alone):
+        _, _, result, path = loaded[file]
+        result = result if result is not _JOINT else _load_csv(path)
+        for values in _rows(result, path):
+            if not taken.isdisjoint(values):
+                values = {(f"result_{k}" if k in taken else k): v for k, v in values.items()}
+                if not taken.isdisjoint(values):  # a renamed column meets a hyperparameter
+                    return _reference_frame([_read(entry) for entry in loaded], index_name)
+            records.append(values)
+            owners.append(file)
+            keys = tuple(values)
+            columns_of.setdefault(file, []).append(shapes.setdefault(keys, keys))
+    if records:
+        blocks.append((pd.DataFrame(records), np.asarray(owners, dtype=np.int64)))
+    if not blocks:
+        return pd.DataFrame([])
+    values_frame = pd.concat([block for block, _ in blocks], ignore_index=True, sort=False)
+    owner = np.concatenate([rows for _, rows in blocks])
+    order = np.argsort(owner, kind="stable")
+    values_frame = values_frame.take(order).reset_index(drop=True)
+    owner = owner[order]
+    # the hash and hyperparameters: one row per file with rows, repeated by its row count
+    files, counts = np.unique(owner, return_counts=True)
+    keys = pd.DataFrame(
+        [{index_name: loaded[f][0], **loaded[f][1]} for f in files.tolist()],
+        columns=[index_name, *names],
+    )
+    keys = keys.take(np.repeat(np.arange(len(files)), counts)).reset_index(drop=True)
+    # columns in the order rows first show them, as a frame built row by row has them
+    order_of_columns = dict.fromkeys([index_name, *names])
+    seen: set[int] = set()
+    for file in files.tolist():
+        for columns in columns_of[file]:
+            if id(columns) not in seen:
+                seen.add(id(columns))
+                order_of_columns.update(dict.fromkeys(columns))
+    frame = pd.concat([keys, values_frame], axis=1)
+    return frame[list(order_of_columns)]
+
+
+def _read(
+    entry: tuple[str, dict[str, object], object, str],
+) -> tuple[str, dict[str, object], object, str]:
+    """An entry with its result loaded (CSV files the joint parse was to read are read here)."""
+    entry_hash, hyperparameters, result, path = entry
+    return entry_hash, hyperparameters, result if result is not _JOINT else _load_csv(path), path
 
 
 def collect(
@@ -140,15 +371,26 @@ def collect(
     raised with ``missing="raise"``), never silently skipped.
     """
     entries = []
-    for instance_hash, instance in distinct(instances, resource_name).items():
-        if is_full(resource_name):
-            hyperparameters = instance.to_dict()
-        else:
-            names = context_of(instance).dependencies(resource_name)
-            hyperparameters = values_of(instance, names)
-        path = os.fspath(path_function(instance))
-        entries.append((instance_hash, hyperparameters, path))
+    with gc_paused():
+        for instance_hash, instance in distinct(instances, resource_name).items():
+            if is_full(resource_name):
+                hyperparameters = instance.to_dict()
+            else:
+                names = context_of(instance).dependencies(resource_name)
+                hyperparameters = values_of(instance, names)
+            path = os.fspath(path_function(instance))
+            entries.append((instance_hash, hyperparameters, path))
     return tidy_frame(entries, wildcard_name(resource_name), loader, missing)
+
+
+def _displayed(hyperparameters: dict[str, object]) -> dict[str, object]:
+    """Metadata values as table cells; most are plain already and the dict is kept as is."""
+    if all(type(value) in _PLAIN for value in hyperparameters.values()):
+        return hyperparameters
+    return {k: display_value(v) for k, v in hyperparameters.items()}
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def collect_from_disk(
@@ -161,13 +403,19 @@ def collect_from_disk(
 ) -> pd.DataFrame:
     """Like :func:`collect`, for the folders of ``resource`` under ``root``, with the
     hyperparameters read from each folder's metadata (no configuration needed)."""
-    entries = [
-        (
-            folder.hash,
-            {k: display_value(v) for k, v in folder.hyperparameters.items()},
-            os.path.join(folder.path, relative_path),
-        )
-        for folder in iter_folders(root, resource)
-        if folder.status == OK
-    ]
+    with gc_paused():
+        entries = [
+            (
+                folder.hash,
+                _displayed(folder.hyperparameters),
+                os.path.join(folder.path, relative_path),
+            )
+            for folder in _progress(iter_folders(root, resource), "metadata")
+            if folder.status == OK
+        ]
+    if loader is None:
+        # every path ends in relative_path, so one extension picks every file's loader; an
+        # unusable one is left to fail as before, naming the first file
+        with contextlib.suppress(ValueError):
+            loader = pick_loader(relative_path, None)
     return tidy_frame(entries, wildcard_name(resource), loader, missing)

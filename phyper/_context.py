@@ -14,8 +14,12 @@ resource ``r`` has the folder ``r`` and the wildcard ``r_hash``.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import itertools
+import operator
 import typing
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import xxhash
 
@@ -187,6 +191,122 @@ def make_instances(
         d[_HASHES] = {}
         append(instance)
     return instances
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the garbage collector while many lasting objects are built at once: its passes
+    over a fast-growing heap find nothing to free and can cost more than the building itself.
+    (A collector that was off stays off.)"""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def make_grid_instances(
+    cls: type[T],
+    context: Context,
+    base: dict[str, object],
+    names: Sequence[str],
+    axes: Sequence[Sequence[object]],
+) -> list[T]:
+    """The Cartesian product of ``axes`` (the values of ``names``) over ``base``, in
+    ``itertools.product`` order, with every hash (the full one and each registered resource's)
+    already cached.
+
+    The hashes are computed per axis, not per instance: each value's segment once, the full
+    hash as one join and one digest per instance, and each resource's hash once per distinct
+    combination of the axes it depends on, then spread over the grid and shared. The result is
+    the same as hashing each instance on demand; a value that cannot be hashed (NaN) leaves the
+    hashes to be computed, and to fail, on demand as before.
+    """
+    try:
+        columns = _grid_hashes(context, base, names, axes)
+    except (TypeError, ValueError):
+        columns = {}
+    new = object.__new__
+    instances: list[T] = []
+    append = instances.append
+    combinations = itertools.product(*axes)
+    if columns:
+        keys = tuple(columns)
+        hashes = map(dict, map(zip, itertools.repeat(keys), zip(*columns.values(), strict=True)))
+    else:
+        hashes = map(dict, itertools.repeat(()))
+    # Nothing built here can form a cycle, and the garbage collector's passes over a growing
+    # heap cost more than building the instances themselves: pause it for the loop.
+    with gc_paused():
+        for combination, cached in zip(combinations, hashes, strict=False):  # {}: endless
+            instance = new(cls)
+            d = instance.__dict__
+            d.update(base)
+            d.update(zip(names, combination, strict=True))
+            d[_CONTEXT] = context
+            d[_HASHES] = cached
+            append(instance)
+    return instances
+
+
+def _grid_hashes(
+    context: Context,
+    base: dict[str, object],
+    names: Sequence[str],
+    axes: Sequence[Sequence[object]],
+) -> dict[str | None, list[str]]:
+    """For each plan (the full instance and each resource): its hash per grid instance."""
+    shape = [len(axis) for axis in axes]
+    total = 1
+    for size in shape:
+        total *= size
+    position = {name: i for i, name in enumerate(names)}
+    specs = context.schema.specs
+    segments: dict[int, list[bytes]] = {}  # per grid axis of a key, its values' segments
+    columns: dict[str | None, list[str]] = {}
+    for resource_name in context.resource_names():
+        plan = context.plan(resource_name)
+        relevant = sorted({position[name] for name, _ in plan if name in position})
+        for i in relevant:
+            if i not in segments:
+                segment = specs[names[i]].segment
+                segments[i] = [segment(value) for value in axes[i]]
+        # the parts of the digest's input, in the plan's order: a grid axis (its index among
+        # the relevant ones) or a constant (the prefix, a value from base)
+        constants: list[bytes] = [PREFIX]
+        order: list[int] = [len(relevant)]
+        for name, segment in plan:
+            if name in position:
+                order.append(relevant.index(position[name]))
+            else:
+                order.append(len(relevant) + len(constants))
+                constants.append(segment(base[name]))
+        if len(order) == 1:
+            small = [_digest(PREFIX)]
+        else:
+            parts = itertools.product(
+                *(segments[i] for i in relevant), *([constant] for constant in constants)
+            )
+            small = list(map(_digest, map(b"".join, map(operator.itemgetter(*order), parts))))
+        if len(relevant) == len(shape):
+            columns[resource_name] = small
+        else:
+            columns[resource_name] = _spread(small, shape, relevant, total)
+    return columns
+
+
+def _spread(small: list[str], shape: list[int], relevant: list[int], total: int) -> list[str]:
+    """Values over the ``relevant`` axes (in C order) repeated over the whole grid."""
+    if len(small) == 1:
+        return small * total
+    import numpy as np
+
+    partial = np.empty(len(small), dtype=object)
+    partial[:] = small
+    partial = partial.reshape([size if i in relevant else 1 for i, size in enumerate(shape)])
+    return np.broadcast_to(partial, shape).ravel().tolist()
 
 
 def init_instance(instance: object, context: Context, values: dict[str, object]) -> None:

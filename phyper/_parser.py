@@ -232,12 +232,9 @@ class Parser:
         """One instance per distinct hash of ``resource_name``, in first-seen order."""
         return list(distinct(instances, resource_name).values())
 
-    @staticmethod
-    def get_instance_from_hash(
-        instance_hash: str, instances: Sequence[P], resource_name: str | None = None
-    ) -> P:
-        """The first instance with this hash: O(1) after one index build per collection."""
-        return _lookup.find(instance_hash, instances, resource_name)
+    # The first instance with this hash: O(1) after one index build per collection. The
+    # function itself, not a wrapper: Snakemake input functions call it once per job.
+    get_instance_from_hash = staticmethod(_lookup.find)
 
     @staticmethod
     def get_projections(

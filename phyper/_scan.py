@@ -11,6 +11,7 @@ import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ._context import gc_paused
 from ._errors import HashNotFoundError, MetadataError
 from ._store import (
     HASH_PATTERN,
@@ -146,7 +147,9 @@ def scan(root: str | os.PathLike[str], resource: str | None = None) -> pd.DataFr
     import pandas as pd
 
     rows = []
-    for folder in iter_folders(root, resource):
+    with gc_paused():
+        folders = list(iter_folders(root, resource))
+    for folder in folders:
         row: dict[str, object] = {
             "resource": folder.resource,
             "hash": folder.hash,

@@ -14,6 +14,7 @@ import secrets
 import time
 import typing
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ._context import context_of, folder_name, instance_hash, make_instance, values_of
@@ -109,12 +110,8 @@ def write_atomic(path: str, data: bytes, *, durable: bool = True) -> bool:
     new one, never a part. (The folder itself is not synced: a power cut may undo the last
     renames, which leaves files missing, never damaged, and a rerun writes them again.)
     """
-    try:
-        with open(path, "rb") as existing:
-            if existing.read() == data:
-                return False
-    except FileNotFoundError:
-        pass
+    if _holds(path, data):
+        return False
     temporary = _temporary_beside(path)
     try:
         with open(temporary, "wb") as stream:
@@ -197,10 +194,21 @@ def stale_temporaries(
         return []
 
 
-def write_info_files(
-    instances: Iterable[Parser], resource_names: Iterable[str | None] | None = None
-) -> WriteReport:
-    written = unchanged = 0
+WRITERS = 16  # threads that flush metadata files at once: fsync waits on the disk, not the CPU
+
+
+def _holds(path: str, data: bytes) -> bool:
+    """True if the file at ``path`` already holds exactly ``data``."""
+    try:
+        return read_bytes(path) == data
+    except FileNotFoundError:
+        return False
+
+
+def _info_files(
+    instances: Iterable[Parser], resource_names: Iterable[str | None] | None
+) -> Iterator[tuple[str, bytes]]:
+    """``(path, content)`` of the metadata file of each distinct folder, in order."""
     done: set[str] = set()
     chosen = None if resource_names is None else list(resource_names)
     for instance in instances:
@@ -210,19 +218,66 @@ def write_info_files(
             if folder in done:
                 continue
             done.add(folder)
-            if write_atomic(os.path.join(folder, INFO_FILE), render_info(instance, resource_name)):
-                written += 1
-            else:
+            yield os.path.join(folder, INFO_FILE), render_info(instance, resource_name)
+
+
+def write_info_files(
+    instances: Iterable[Parser], resource_names: Iterable[str | None] | None = None
+) -> WriteReport:
+    """Write each folder's metadata file with :func:`write_atomic` (flushed to disk, then
+    renamed), unless it already holds the same content.
+
+    Files already up to date are recognised here, without a thread. The others are written by
+    a few threads at once, so that their flushes to disk overlap (``fsync`` waits for the disk
+    with the GIL released) while this thread renders the next files.
+    """
+    unchanged = 0
+    pool: ThreadPoolExecutor | None = None
+    writes: list[Future[bool]] = []
+    try:
+        for path, data in _info_files(instances, resource_names):
+            if _holds(path, data):
                 unchanged += 1
-    return WriteReport(written=written, unchanged=unchanged)
+                continue
+            if pool is None:
+                pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="phyper-write")
+            writes.append(pool.submit(write_atomic, path, data))
+        # write_atomic checks again: a concurrent writer may have written the same content
+        written = sum(1 for write in writes if write.result())
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return WriteReport(written=written, unchanged=unchanged + len(writes) - written)
+
+
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+
+
+def read_bytes(path: str) -> bytes:
+    """The whole content of a file, read with the fewest system calls (``os.open`` and
+    ``os.read``: no file object, no ``fstat``); the errors are ``open``'s."""
+    descriptor = os.open(path, os.O_RDONLY | _BINARY)
+    try:
+        chunks = []
+        while chunk := os.read(descriptor, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(descriptor)
+    return b"".join(chunks)
+
+
+_FIELDS = (("resource", str), ("hash", str), ("hyperparameters", dict), ("omitted", list))
 
 
 def read_info_file(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
     """Read and check the shape of a metadata file; errors name the file."""
     where = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as stream:
-            document = json.load(stream)
+        # bytes, decoded here: what open(path, encoding="utf-8") gives, at less cost
+        text = read_bytes(where).decode("utf-8")
+        if "\r" in text:  # the text mode's universal newlines
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        document = json.loads(text)
     except FileNotFoundError:
         raise
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -237,8 +292,7 @@ def read_info_file(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
             f"metadata file {where!r} was written with hash spec {document.get('hash_spec')!r}; "
             f"this phyper reads hash spec {HASH_SPEC_VERSION}"
         )
-    expected = {"resource": str, "hash": str, "hyperparameters": dict, "omitted": list}
-    for field, kind in expected.items():
+    for field, kind in _FIELDS:
         if not isinstance(document.get(field), kind):
             raise MetadataError(
                 f"metadata file {where!r} lacks a valid {field!r} field "
@@ -247,15 +301,33 @@ def read_info_file(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
     return document
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_SEGMENT_CACHE_LIMIT = 100_000
+# (name, type, value) -> segment: the type keeps 1, 1.0 and True apart
+_segments: dict[tuple[str, type, object], bytes] = {}
+
+
 def recompute_hash(document: dict[str, typing.Any]) -> str:
     """The hash the hyperparameters of a metadata document give, without the Parser class."""
     omitted = set(document["omitted"])
-    values = {
-        name: from_json(value, for_hashing=True)
-        for name, value in document["hyperparameters"].items()
-        if name not in omitted
-    }
-    return digest_segments(encode_segment(name, values[name]) for name in sorted(values))
+    hyperparameters = document["hyperparameters"]
+    segments = []
+    for name in sorted(hyperparameters):
+        if name in omitted:
+            continue
+        value = hyperparameters[name]
+        kind = type(value)
+        if kind in _SCALARS:  # a scan meets the same values in folder after folder
+            key = (name, kind, value)
+            segment = _segments.get(key)
+            if segment is None:
+                segment = encode_segment(name, value)
+                if len(_segments) < _SEGMENT_CACHE_LIMIT:
+                    _segments[key] = segment
+        else:
+            segment = encode_segment(name, from_json(value, for_hashing=True))
+        segments.append(segment)
+    return digest_segments(segments)
 
 
 class MetadataMismatchError(MetadataError):

@@ -130,3 +130,65 @@ def test_grid_axis_must_be_a_non_empty_list(parser):
         parser.get_instances_from_dictionary({"seed": 3})
     with pytest.raises(phyper.HyperparameterValueError, match="'seed' is an empty list"):
         parser.get_instances_from_dictionary({"seed": []})
+
+
+def _lazy_hashes(instance, resources):
+    """The hashes of a fresh copy, computed on demand (nothing cached)."""
+    copy = instance.replace()
+    return [copy.get_instance_hash(r) for r in resources]
+
+
+@pytest.mark.parametrize(
+    "grid",
+    [
+        IRIS_GRID,
+        {"seed": [0, 1], "n_epochs": [1, 2], "centering": [True, False]},  # a non-key axis
+        {"n_hidden_layers": [3], "cv_fold": [0, 1, 2]},  # no resource depends on the grid
+        {"centering": [False, True], "transformation": ["log", "identity"], "seed": [1, 0]},
+        {},
+    ],
+)
+def test_grid_hashes_computed_per_axis_equal_hashes_on_demand(parser, grid):
+    resources = [None, "all", *parser.get_resource_names()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", phyper.DuplicateInstanceWarning)  # the non-key axis
+        instances = parser.get_instances_from_dictionary(grid)
+    for instance in instances:
+        assert [instance.get_instance_hash(r) for r in resources] == _lazy_hashes(
+            instance, resources
+        )
+
+
+def test_grid_hashes_with_omitted_values_and_a_late_resource(tmp_path):
+    class Omitting(phyper.Parser):
+        depth = 3
+        dropout = phyper.hyperparameter(0.0, omit=0.0)
+        tag: str = None
+
+    parser = Omitting(hashed_resources_folder=str(tmp_path))
+    parser.register_new_resource("shallow", ["dropout"])
+    instances = parser.get_instances_from_dictionary(
+        {"dropout": [0.0, 0.5], "tag": [None, "a"], "depth": [1, 2]}
+    )
+    parser.register_new_resource("tagged", ["tag", "depth"])  # after the build: on demand
+    resources = [None, "shallow", "tagged"]
+    for instance in instances:
+        assert [instance.get_instance_hash(r) for r in resources] == _lazy_hashes(
+            instance, resources
+        )
+    assert instances[0].get_instance_hash("shallow") == phyper.hash_values({})
+
+
+def test_a_grid_whose_hashes_cannot_be_precomputed_hashes_on_demand(parser, monkeypatch):
+    from phyper import _context
+
+    def refuse(*arguments):
+        raise ValueError("cannot encode")
+
+    monkeypatch.setattr(_context, "_grid_hashes", refuse)
+    instances = parser.get_instances_from_dictionary(IRIS_GRID)
+    monkeypatch.undo()
+    expected = parser.get_instances_from_dictionary(IRIS_GRID)
+    assert [i.get_instance_hash("preprocessed_data") for i in instances] == [
+        i.get_instance_hash("preprocessed_data") for i in expected
+    ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import os
+import pathlib
 
 import pandas as pd
 import pytest
@@ -100,3 +102,260 @@ def test_collect_from_disk_needs_no_configuration(instances, parser):
     assert len(frame) == 90
     assert set(frame.hash) == {i.get_instance_hash() for i in instances}
     assert {"seed", "transformation", "loss"} <= set(frame.columns)
+
+
+# ------------------------------------------------ the fast paths give the row-by-row table
+
+
+def _row_by_row(instances, path_function, loader=None):
+    """The table as phyper built it before: one pandas load per file, one dict per row."""
+    rows, absent = [], []
+    for instance in Instance.deduplicate(instances):
+        path = path_function(instance)
+        if not os.path.exists(path):
+            absent.append(path)
+            continue
+        hyperparameters = instance.to_dict()
+        if loader is not None:
+            loaded = loader(path)
+        elif path.endswith(".csv"):
+            loaded = pd.read_csv(path)
+        elif path.endswith(".yaml"):
+            import yaml
+
+            with open(path) as stream:
+                loaded = yaml.safe_load(stream)
+        else:
+            with open(path) as stream:
+                loaded = json.load(stream)
+        if isinstance(loaded, pd.DataFrame):
+            records = loaded.to_dict(orient="records")
+        elif isinstance(loaded, dict):
+            records = [loaded]
+        elif isinstance(loaded, list) and all(isinstance(item, dict) for item in loaded):
+            records = loaded
+        else:
+            records = [{"value": loaded}]
+        for values in records:
+            clashes = set(values) & (set(hyperparameters) | {"hash"})
+            values = {(f"result_{k}" if k in clashes else k): v for k, v in values.items()}
+            rows.append({"hash": instance.get_instance_hash(), **hyperparameters, **values})
+    frame = pd.DataFrame(rows)
+    frame.attrs["missing"] = absent
+    return frame
+
+
+def _result_path(instance):
+    return os.path.join(instance.get_resources_path(), "result.csv")
+
+
+def _write(instances, contents, path_function=_result_path):
+    """File ``i`` of ``contents`` (bytes, or None for no file) into instance ``i``'s folder."""
+    for instance, content in zip(instances, contents, strict=False):
+        if content is None:
+            continue
+        os.makedirs(instance.get_resources_path(), exist_ok=True)
+        with open(path_function(instance), "wb") as stream:
+            stream.write(content)
+
+
+def _same_as_row_by_row(instances, path_function=_result_path, loader=None):
+    frame = phyper.collect(instances, path_function, loader=loader, missing="ignore")
+    expected = _row_by_row(instances, path_function, loader)
+    pd.testing.assert_frame_equal(frame, expected)
+    assert frame.attrs["missing"] == expected.attrs["missing"]
+    return frame
+
+
+PLAIN = b"epoch,loss\n1,0.5\n2,0.25\n3,0.125\n"
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        pytest.param(b"epoch,loss,note\n1,0.5,a\n", id="another header"),
+        pytest.param(b'epoch,loss\n1,"0.5"\n2,"1,5"\n', id="quoted fields"),
+        pytest.param(b'epoch,note\n1,"two\nlines"\n2,x\n', id="quoted newline"),
+        pytest.param(b"epoch,loss\n1,0.5\n2,0.25", id="no trailing newline"),
+        pytest.param(b"epoch,loss\n", id="only a header"),
+        pytest.param(b"epoch,loss", id="only a header, no newline"),
+        pytest.param(b"\xef\xbb\xbfepoch,loss\n1,0.5\n", id="BOM"),
+        pytest.param(b"epoch,loss\r\n1,0.5\r\n2,0.25\r\n", id="CRLF"),
+        pytest.param(b"epoch,loss\n\n1,0.5\n\n", id="blank lines"),
+        pytest.param(b"epoch,loss\n1,0.5,extra\n2,0.25,more\n", id="first column as index"),
+        pytest.param(b"epoch,loss\n1\n2,0.25\n", id="a short row"),
+        pytest.param(b"epoch,loss\n1,0.5\n   \n", id="a row of spaces"),
+        pytest.param(b"epoch,loss\n1,NA\n2,\n", id="missing values"),
+        pytest.param(b"epoch,loss\nfirst,high\n", id="text where others have numbers"),
+        pytest.param(b"epoch,loss\nTrue,False\n", id="booleans where others have numbers"),
+        pytest.param(b"seed,hash,loss\n5,h,0.1\n", id="columns named like the keys"),
+        pytest.param(b"a,a,b\n1,2,3\n", id="a repeated column name"),
+        pytest.param(b"x\n1\n", id="one column"),
+        pytest.param(None, id="missing file"),
+    ],
+)
+@pytest.mark.parametrize("where", [0, 1, 5])
+def test_csv_files_parsed_together_match_each_parsed_alone(parser, odd, where):
+    instances = parser.get_instances_from_dictionary({"seed": list(range(8))})
+    contents = [PLAIN] * len(instances)
+    contents[where] = odd
+    _write(instances, contents)
+    _same_as_row_by_row(instances)
+
+
+def test_an_empty_csv_file_fails_as_pandas_does(parser):
+    instances = parser.get_instances_from_dictionary({"seed": [0, 1]})
+    _write(instances, [PLAIN, b""])
+    with pytest.raises(pd.errors.EmptyDataError):
+        phyper.collect(instances, _result_path)
+
+
+@pytest.mark.parametrize(
+    "others",
+    [
+        [b"kind,value\ntrain,1\n", b"kind,value\n1,2\n", b"kind,value\nTRUE,3\n"],
+        [b"kind,value\n,1\n", b"kind,value\ntest,x\n", b"kind,value\n2.5,NA\n"],
+        [b"kind\nnan\n", b"kind\n1e3\n", b"kind\n-inf\n", b"kind\nword\n"],
+        [b"flag\nTrue\n", b"flag\nfalse\n", b"flag\n\n", b"other\n1\n", b"flag\nFalse\n"],
+        [b"n\n1\n", b"n\n2.5\n", b"n\n\n", b"n\n99999999999\n"],
+    ],
+)
+def test_column_types_are_inferred_as_each_file_alone_would(parser, others):
+    instances = parser.get_instances_from_dictionary({"seed": list(range(len(others) * 2))})
+    _write(instances, others * 2)
+    _same_as_row_by_row(instances)
+
+
+def test_no_file_at_all_gives_an_empty_table(parser):
+    instances = parser.get_instances_from_dictionary({"seed": [0, 1]})
+    frame = _same_as_row_by_row(instances)
+    assert frame.empty
+
+
+def _json_path(instance):
+    return os.path.join(instance.get_resources_path(), "result.json")
+
+
+def test_json_results_of_every_shape_match_row_by_row(parser):
+    instances = parser.get_instances_from_dictionary({"seed": list(range(7))})
+    documents = [
+        {"loss": 0.5, "seed": 3},
+        [{"loss": 0.1, "epoch": 1}, {"loss": 0.2, "epoch": 2}],
+        3.5,
+        [],
+        {"loss": "diverged", "hash": "x"},
+        None,
+        {"loss": 1, "extra": [1, 2]},
+    ]
+    _write(instances, [json.dumps(d).encode() for d in documents], _json_path)
+    _same_as_row_by_row(instances, _json_path)
+
+
+def test_callable_loaders_returning_frames_match_row_by_row(parser):
+    instances = parser.get_instances_from_dictionary({"seed": [0, 1, 2]})
+    _write(instances, [PLAIN, b"epoch,loss\n1,x\n", PLAIN])
+    _same_as_row_by_row(instances, loader=pd.read_csv)
+
+
+def _row_by_row_from_disk(root, name):
+    rows = []
+    for folder in phyper._scan.iter_folders(root, "all"):
+        path = os.path.join(folder.path, name)
+        if folder.status != "ok" or not os.path.exists(path):
+            continue
+        hyperparameters = {
+            k: phyper._store.display_value(v) for k, v in folder.hyperparameters.items()
+        }
+        for values in pd.read_csv(path).to_dict(orient="records"):
+            clashes = set(values) & (set(hyperparameters) | {"hash"})
+            values = {(f"result_{k}" if k in clashes else k): v for k, v in values.items()}
+            rows.append({"hash": folder.hash, **hyperparameters, **values})
+    return pd.DataFrame(rows)
+
+
+def test_collect_from_disk_matches_row_by_row_with_rich_values_and_two_declarations(tmp_path):
+    class Colour(enum.Enum):
+        RED = 1
+        BLUE = 2
+
+    class Rich(phyper.Parser):
+        colour = Colour.RED
+        data: pathlib.Path = pathlib.Path("a/b.csv")
+        sizes = (1, 2)
+        rate = 0.5
+
+    class Other(phyper.Parser):  # other hyperparameters, same root
+        depth = 3
+
+    root = str(tmp_path)
+    rich = Rich(hashed_resources_folder=root).get_instances_from_dictionary(
+        {"colour": list(Colour), "rate": [0.1, 0.2]}
+    )
+    Rich.generate_instance_info_files(rich)
+    _write(rich, [PLAIN, b"epoch,loss\n1,x\n", PLAIN, b"epoch\n7\n"])
+    pd.testing.assert_frame_equal(
+        phyper.collect_from_disk(root, "all", "result.csv"),
+        _row_by_row_from_disk(root, "result.csv"),
+    )
+    others = Other(hashed_resources_folder=root).get_instances_from_dictionary({"depth": [1, 2]})
+    Other.generate_instance_info_files(others)
+    _write(others, [PLAIN, b"depth,loss\n9,0.5\n"])
+    pd.testing.assert_frame_equal(
+        phyper.collect_from_disk(root, "all", "result.csv"),
+        _row_by_row_from_disk(root, "result.csv"),
+    )
+
+
+def test_yaml_results_match_row_by_row_with_safe_load(parser):
+    instances = parser.get_instances_from_dictionary({"seed": list(range(4))})
+    documents = [
+        b"loss: 0.5\nwhen: 2024-01-02\nok: yes\nnote: 1e3\n",
+        b"- {epoch: 1, loss: .inf}\n- {epoch: 2, loss: null}\n",
+        b"just text\n",
+        b"loss: 0x1F\ntags: [a, b]\nseed: 3\n",
+    ]
+    path = lambda i: os.path.join(i.get_resources_path(), "result.yaml")  # noqa: E731
+    _write(instances, documents, path)
+    _same_as_row_by_row(instances, path)
+
+
+def test_progress_is_shown_only_on_a_terminal(monkeypatch):
+    from phyper import _collect
+
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False, raising=False)
+    assert _collect._progress([1, 2], "results").disable
+
+
+def test_a_hyperparameter_named_like_the_hash_column_matches_row_by_row(tmp_path):
+    class Odd(phyper.Parser):
+        hash = 1  # shadows the hash column, as it did before
+
+    instances = Odd(hashed_resources_folder=str(tmp_path)).get_instances_from_dictionary(
+        {"hash": [1, 2]}
+    )
+    _write(instances, [PLAIN, PLAIN])
+    frame = phyper.collect(instances, _result_path)
+    rows = []
+    for instance in instances:
+        for values in pd.read_csv(_result_path(instance)).to_dict(orient="records"):
+            rows.append({"hash": instance.get_instance_hash(), **instance.to_dict(), **values})
+    pd.testing.assert_frame_equal(frame, pd.DataFrame(rows))
+
+
+def test_a_renamed_column_meeting_a_hyperparameter_matches_row_by_row(tmp_path):
+    class Clash(phyper.Parser):
+        x = 1
+        result_x = 2
+
+    instances = Clash(hashed_resources_folder=str(tmp_path)).get_instances_from_dictionary(
+        {"x": [1, 2]}
+    )
+    _write(instances, [b"x,y\n5,6\n", b"x,y\n7,8\n"])
+    frame = phyper.collect(instances, _result_path)
+    rows = []
+    for instance in instances:
+        hyperparameters = instance.to_dict()
+        for values in pd.read_csv(_result_path(instance)).to_dict(orient="records"):
+            values = {(f"result_{k}" if k in hyperparameters else k): v for k, v in values.items()}
+            rows.append({"hash": instance.get_instance_hash(), **hyperparameters, **values})
+    pd.testing.assert_frame_equal(frame, pd.DataFrame(rows))
