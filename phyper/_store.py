@@ -30,7 +30,9 @@ INFO_FILE = "phyper.json"
 FORMAT = "phyper-info"
 HASH_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 HEX_PATTERN = re.compile(r"^[0-9a-f]+$")
-TEMPORARY_PATTERN = re.compile(rf"^\.{re.escape(INFO_FILE)}\.[0-9a-f]+\.tmp$")
+# the hidden temporaries of write_atomic / atomic_output (metadata, run.json, result.json,
+# decisions, results): ".<name>.<hex>.tmp", with the target's extension kept by atomic_output
+TEMPORARY_PATTERN = re.compile(r"^\.[^/]+\.[0-9a-f]+\.tmp(\.[A-Za-z0-9]+)?$")
 # A writer renames its temporary file within milliseconds of creating it, so one this old
 # was left by a process that died mid-write: removing it cannot race a live writer.
 STALE_AFTER_SECONDS = 600.0
@@ -172,7 +174,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[str]:
 def stale_temporaries(
     folder: str | os.PathLike[str], older_than: float = STALE_AFTER_SECONDS
 ) -> list[os.DirEntry[str]]:
-    """Temporary metadata files in ``folder`` that a killed writer left behind, by path.
+    """Temporary files in ``folder`` that a killed writer left behind, by path.
 
     Only files named like :func:`write_atomic`'s temporaries and untouched for ``older_than``
     seconds count; links are never reported. Each entry keeps the ``stat`` it was judged by.

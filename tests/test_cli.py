@@ -224,19 +224,24 @@ def test_gc_removes_stale_temporary_files_of_killed_writers(tree):
     _, instances = load(config, folder)
     kept = folder / "results" / "all" / instances[0].get_instance_hash()
     stale = kept / ".phyper.json.0a1b2c3d4e5f.tmp"
+    stale_run = kept / ".run.json.0a1b2c3d4e5f.tmp"  # tune.Run's state, killed mid-write
+    stale_table = kept / ".scores.csv.0a1b2c3d4e5f.tmp.csv"  # phyper.atomic_output's
     fresh = kept / ".phyper.json.ffffffffffff.tmp"  # a writer may still be renaming it
-    for path in (stale, fresh):
+    users = kept / ".notes.txt"  # not named like a temporary: never touched
+    for path in (stale, stale_run, stale_table, fresh, users):
         path.write_text('{"form')
     hour_ago = time.time() - 3600
-    os.utime(stale, (hour_ago, hour_ago))
+    for path in (stale, stale_run, stale_table, users):
+        os.utime(path, (hour_ago, hour_ago))
     dry = phyper("gc", str(config), cwd=folder)
     assert dry.returncode == 1
     assert f"{stale.relative_to(folder)} (left by a writer that was killed)" in dry.stdout
-    assert "1 stale temporary files" in dry.stdout and fresh.name not in dry.stdout
+    assert "3 stale temporary files" in dry.stdout and fresh.name not in dry.stdout
     assert stale.exists()
     deleted = phyper("gc", str(config), "--delete", cwd=folder)
     assert deleted.returncode == 0, deleted.stderr
-    assert not stale.exists() and fresh.exists()
+    assert not stale.exists() and not stale_run.exists() and not stale_table.exists()
+    assert fresh.exists() and users.exists()
     assert (kept / "phyper.json").exists() and (kept / "score.json").exists()
 
 
