@@ -235,20 +235,21 @@ def test_kill_minus_nine_mid_write_leaves_no_half_written_file(tmp_path):
 
 def test_only_old_temporary_files_count_as_stale(tmp_path):
     old = tmp_path / ".phyper.json.0a1b2c3d4e5f.tmp"
+    old_state = tmp_path / ".run.json.0a1b2c3d4e5f.tmp"  # any atomic write's temporary
     fresh = tmp_path / ".phyper.json.ffffffffffff.tmp"
-    unrelated = tmp_path / ".other.json.0a1b2c3d4e5f.tmp"
-    for path in (old, fresh, unrelated):
+    unrelated = tmp_path / ".other.json"  # not named like a temporary
+    for path in (old, old_state, fresh, unrelated):
         path.write_text('{"form')
     hour_ago = time.time() - 3600
-    os.utime(old, (hour_ago, hour_ago))
-    os.utime(unrelated, (hour_ago, hour_ago))
+    for path in (old, old_state, unrelated):
+        os.utime(path, (hour_ago, hour_ago))
     os.symlink(old, tmp_path / ".phyper.json.123456.tmp")
 
     def stale(**options):
         return [entry.path for entry in phyper._store.stale_temporaries(tmp_path, **options)]
 
-    assert stale() == [str(old)]
-    assert stale(older_than=0) == sorted([str(old), str(fresh)])
+    assert stale() == sorted([str(old), str(old_state)])
+    assert stale(older_than=0) == sorted([str(old), str(old_state), str(fresh)])
     assert phyper._store.stale_temporaries(tmp_path / "missing") == []
 
 
