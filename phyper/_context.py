@@ -167,32 +167,6 @@ def make_instance(cls: type[T], context: Context, values: dict[str, object]) -> 
     return instance
 
 
-def make_instances(
-    cls: type[T],
-    context: Context,
-    base: dict[str, object],
-    names: Sequence[str],
-    combinations: Iterable[Sequence[object]],
-) -> list[T]:
-    """Many instances at once: ``base`` with ``names`` set from each combination.
-
-    The hot loop of a grid build: it sets the instance's entries inline rather than calling
-    :func:`make_instance` per instance, which costs a function call each.
-    """
-    new = object.__new__
-    instances: list[T] = []
-    append = instances.append
-    for combination in combinations:
-        instance = new(cls)
-        d = instance.__dict__
-        d.update(base)
-        d.update(zip(names, combination, strict=True))
-        d[_CONTEXT] = context
-        d[_HASHES] = {}
-        append(instance)
-    return instances
-
-
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the garbage collector while many lasting objects are built at once: its passes
