@@ -2,8 +2,9 @@
 a driver can run (and be killed) in a real subprocess:
 
     python tests/tune/search.py ROOT NAME N_TRIALS N_JOBS [--sampler random|grid|tpe]
-        [--sleep SECONDS] [--gate AFTER_TRIALS]
+        [--gate AFTER_TRIALS]
 
+``SEARCH_SLEEP`` in the environment slows each epoch (seconds), so a kill lands mid-trial.
 Exit codes: 0 done, 3 the study awaits a decision.
 """
 
