@@ -80,7 +80,7 @@ def pick_loader(path: str, loader: Loader | str | None) -> Loader:
         ) from None
 
 
-def _rows(loaded: object, path: str) -> list[dict[str, object]]:
+def _rows(loaded: object) -> list[dict[str, object]]:
     """A loaded result as table rows: a DataFrame gives its rows, a mapping one row, a list of
     mappings its items, anything else one row with a ``value`` column."""
     import pandas as pd
@@ -107,8 +107,8 @@ def _reference_frame(
     import pandas as pd
 
     rows: list[dict[str, object]] = []
-    for entry_hash, hyperparameters, result, path in loaded:
-        for values in _rows(result, path):
+    for entry_hash, hyperparameters, result, _ in loaded:
+        for values in _rows(result):
             clashes = set(values) & (set(hyperparameters) | {index_name})
             if clashes:
                 values = {(f"result_{k}" if k in clashes else k): v for k, v in values.items()}
@@ -310,7 +310,7 @@ def _frame(
     for file in sorted(alone):
         _, _, result, path = loaded[file]
         result = result if result is not _JOINT else _load_csv(path)
-        for values in _rows(result, path):
+        for values in _rows(result):
             if not taken.isdisjoint(values):
                 values = {(f"result_{k}" if k in taken else k): v for k, v in values.items()}
                 if not taken.isdisjoint(values):  # a renamed column meets a hyperparameter

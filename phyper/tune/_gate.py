@@ -17,7 +17,7 @@ import re
 import secrets
 import typing
 
-from .._errors import HashNotFoundError
+from .._errors import HashNotFoundError, PhyperError
 from .._scan import hash_folders_by_prefix
 from ._conditions import Condition
 from ._errors import DecisionError, RunStateError
@@ -27,7 +27,18 @@ if typing.TYPE_CHECKING:
     import pandas as pd
 
 DECISION_FORMAT = "phyper-decision"
-_GATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def check_name(name: object, what: str, error: type[PhyperError] = DecisionError) -> str:
+    """``name`` if it can name a file (a gate's decision, a study's folder), else ``error``
+    naming it and saying what is expected."""
+    if not isinstance(name, str) or not _FILE_NAME.match(name):
+        raise error(
+            f"{what} {name!r} is not usable in a file name: expected letters, digits, "
+            "'_', '.' or '-', starting with a letter or digit"
+        )
+    return name
 
 
 class Gate:
@@ -40,11 +51,7 @@ class Gate:
     """
 
     def __init__(self, name: str, when: Condition, *, note: str | None = None) -> None:
-        if not isinstance(name, str) or not _GATE_NAME.match(name):
-            raise DecisionError(
-                f"gate name {name!r} is not usable in a file name: expected letters, digits, "
-                "'_', '.' or '-', starting with a letter or digit"
-            )
+        check_name(name, "gate name")
         if not isinstance(when, Condition):
             raise DecisionError(
                 f"gate {name!r}: when= takes a condition such as tune.after_epoch(10), not {when!r}"
@@ -61,7 +68,8 @@ def decision_path(folder: str, gate: str) -> str:
     return os.path.join(folder, f"decision-{gate}.json")
 
 
-def _read_decision(folder: str, gate: str) -> dict[str, typing.Any] | None:
+def read_decision(folder: str, gate: str) -> dict[str, typing.Any] | None:
+    """The recorded decision for ``gate`` in ``folder`` (checked), or None."""
     path = decision_path(folder, gate)
     try:
         with open(path, encoding="utf-8") as stream:
@@ -88,16 +96,15 @@ def _read_decision(folder: str, gate: str) -> dict[str, typing.Any] | None:
 def apply_decision(folder: str, state: RunState) -> None:
     """Read the pending gate's decision, if any, into ``state`` (the run holds its lock)."""
     gate = typing.cast(str, state.gate)
-    decision = _read_decision(folder, gate)
+    decision = read_decision(folder, gate)
     if decision is None:
         return
     state.gate = state.gate_note = None
+    state.decided_gates.append(gate)
     if decision["decision"] == "go":
-        state.decided_gates.append(gate)
         state.status = Status.RUNNING
         state.reason = None
     else:
-        state.decided_gates.append(gate)
         state.status = Status.STOPPED
         state.stopped_by = f"gate {gate}"
         state.reason = f"no-go at gate {gate}: {decision['note'] or '(no note)'}"
@@ -117,11 +124,7 @@ def await_decision(
     what :func:`decide` and ``phyper runs`` read. For loops other than ``tune.Run`` (the Burr
     integration); a gate already decided is an error rather than a second pause.
     """
-    if not isinstance(gate, str) or not _GATE_NAME.match(gate):
-        raise DecisionError(
-            f"gate name {gate!r} is not usable in a file name: expected letters, digits, "
-            "'_', '.' or '-', starting with a letter or digit"
-        )
+    check_name(gate, "gate name")
     recorded = read_state(folder, run_hash)
     state = recorded.copy() if recorded is not None else RunState(hash=run_hash, resource=resource)
     if gate in state.decided_gates:
@@ -143,7 +146,7 @@ def take_decision(folder: str, gate: str) -> dict[str, typing.Any] | None:
     start would (go: ``running``; no-go: ``stopped``), so ``phyper runs`` no longer lists it
     as waiting. Calling it again returns the same decision.
     """
-    decision = _read_decision(folder, gate)
+    decision = read_decision(folder, gate)
     if decision is None:
         return None
     state = read_state(folder)
@@ -211,7 +214,7 @@ def write_decision(folder: str, gate: str, *, go: bool, note: str | None, subjec
     """
     final = decision_path(folder, gate)
     if os.path.exists(final):
-        previous = _read_decision(folder, gate) or {}
+        previous = read_decision(folder, gate) or {}
         raise DecisionError(
             f"gate {gate!r} of {subject} was already decided ({previous.get('decision')} "
             f"by {previous.get('by')} at {previous.get('decided_at')}); start it again to apply "
@@ -244,11 +247,6 @@ def write_decision(folder: str, gate: str, *, go: bool, note: str | None, subjec
         if os.path.exists(temporary):
             os.unlink(temporary)
     return final
-
-
-def read_decision(folder: str, gate: str) -> dict[str, typing.Any] | None:
-    """The recorded decision for ``gate`` in ``folder``, or None."""
-    return _read_decision(folder, gate)
 
 
 def _user() -> str:

@@ -219,8 +219,7 @@ def log_uniform(low: float, high: float) -> Dimension:
     return LogUniform(low, high)
 
 
-_KINDS: dict[str, typing.Callable[..., Dimension]] = {
-    "choice": lambda *values: Choice(values[0] if len(values) == 1 else values),
+_RANGES: dict[str, typing.Callable[..., Dimension]] = {
     "integers": Integers,
     "uniform": Uniform,
     "log_uniform": LogUniform,
@@ -234,12 +233,12 @@ def dimension_from_spec(name: str, spec: object) -> Dimension:
         return Choice(spec)
     if isinstance(spec, Mapping) and len(spec) == 1:
         ((kind, arguments),) = spec.items()
-        if kind in _KINDS:
-            arguments = arguments if isinstance(arguments, list) else [arguments]
-            if kind == "choice":
-                return Choice(arguments)
+        arguments = arguments if isinstance(arguments, list) else [arguments]
+        if kind == "choice":
+            return Choice(arguments)
+        if kind in _RANGES:
             try:
-                return _KINDS[kind](*arguments)
+                return _RANGES[kind](*arguments)
             except TypeError as error:
                 raise SearchSpaceError(
                     f"search dimension {name!r}: {kind}{arguments}: {error}"

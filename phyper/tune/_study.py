@@ -18,7 +18,6 @@ import json
 import math
 import multiprocessing
 import os
-import re
 import threading
 import time
 import typing
@@ -34,9 +33,10 @@ from .._hashing import encode_value
 from .._scan import OK, iter_folders
 from .._store import INFO_FILE, _to_json, display_value, from_json, render_info, write_atomic
 from ._errors import DecisionError, RunStateError
-from ._gate import read_decision, write_decision
+from ._gate import check_name, read_decision, write_decision
 from ._journal import Journal
 from ._lock import FolderLock
+from ._median import PREFIX as median_stop_name
 from ._run import RunResult, load_result
 from ._samplers import BaseSampler, FinishedTrial, RandomSampler
 from ._space import SearchSpace, space_from_document
@@ -59,9 +59,8 @@ RESULT_FORMAT = "phyper-result"
 RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
 STOPPED_EARLY, FROM_STORE = "stopped_early", "from_store"
 FINISHED = frozenset({COMPLETE, STOPPED_EARLY, FROM_STORE})
-EARLY_STOP_PREFIX = "median_stop("  # the stopped_by of runs stopped against their peers
+EARLY_STOP_PREFIX = f"{median_stop_name}("  # the stopped_by of runs stopped against peers
 MAX_REPEATED_PROPOSALS = 200
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 Direction = typing.Literal["minimize", "maximize"]
 
@@ -98,8 +97,7 @@ class StudyGate:
     note: str | None = None
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
-            raise DecisionError(f"study gate name {self.name!r} is not usable in a file name")
+        check_name(self.name, "study gate name")
         if self.after_trials < 1:
             raise DecisionError(f"study gate {self.name!r}: after_trials must be at least 1")
 
@@ -458,11 +456,7 @@ class Study(StudyView):
         root: str | os.PathLike[str] | None = None,
         max_consecutive_failures: int = 5,
     ) -> None:
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise StudyError(
-                f"study name {name!r} is not usable as a folder name: expected letters, digits, "
-                "'_', '.' or '-', starting with a letter or digit"
-            )
+        check_name(name, "study name", StudyError)
         if direction not in ("minimize", "maximize"):
             raise StudyError(f"direction {direction!r}: expected 'minimize' or 'maximize'")
         if not isinstance(metric, str) or not metric:
