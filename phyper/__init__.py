@@ -29,6 +29,7 @@ from ._errors import (
 )
 from ._frame import declarations as describe
 from ._hashing import HASH_SPEC_VERSION, hash_values
+from ._lookup import InstanceList
 from ._migrate import migrate_from_original
 from ._parser import Parser
 from ._scan import scan
@@ -50,6 +51,7 @@ __all__ = [
     "HashNotFoundError",
     "HyperparameterTypeError",
     "HyperparameterValueError",
+    "InstanceList",
     "MetadataError",
     "MissingResultsError",
     "MissingResultsWarning",

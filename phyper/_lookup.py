@@ -1,10 +1,13 @@
 """Hash -> instance lookup in O(1): one index per collection, built on first use.
 
-The indexes are keyed by the identity of the collection (a plain dict: one lookup per call).
-Each keeps the collection, a shallow copy of it taken when it was indexed, and one
-``{hash: position}`` per resource. A hit is checked by identity: the instance now at the
-recorded position must be the very one indexed there. So a list changed in place after
-indexing is re-indexed, never answered wrongly, and no hash is recomputed on the hot path.
+The indexes are keyed by the identity of the collection (a plain dict: one lookup per call)
+and hold the collection, which pins its id while the index lives.
+
+- An :class:`InstanceList` (what every builder returns) tells this module when it changes,
+  so its index maps each hash straight to its instance and a hit is one dict lookup.
+- Any other sequence (a plain list, a slice) may change behind our back. Its index maps each
+  hash to a position, and a hit is checked by identity against a shallow copy taken when it
+  was indexed: a list changed in place is re-indexed, never answered wrongly.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import operator
 import threading
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ._context import instance_hash, label
 from ._errors import HashNotFoundError
@@ -22,19 +25,21 @@ if typing.TYPE_CHECKING:
 
     P = typing.TypeVar("P", bound=Parser)
 
+T = typing.TypeVar("T")
+
 _MAX_INDEXES = 32
 
 
 class _Entry:
-    """The index of one collection: the collection itself (which pins its id, so the id
-    cannot be reused while the entry lives), its contents when indexed, and the positions."""
+    """The index of one collection. ``snapshot`` is None for an :class:`InstanceList`, whose
+    indexes map hash -> instance; otherwise the contents when indexed, and hash -> position."""
 
     __slots__ = ("by_resource", "collection", "snapshot")
 
-    def __init__(self, collection: Sequence[object]):
+    def __init__(self, collection: Sequence[object], snapshot: list[object] | None):
         self.collection = collection
-        self.snapshot = list(collection)
-        self.by_resource: dict[str | None, dict[str, int]] = {}
+        self.snapshot = snapshot
+        self.by_resource: dict[str | None, dict[str, typing.Any]] = {}
 
 
 # id of collection -> its entry; insertion order is the age (oldest first)
@@ -42,20 +47,83 @@ _indexes: dict[int, _Entry] = {}
 _lock = threading.Lock()
 
 
+def _forget(collection: object) -> None:
+    with _lock:
+        _indexes.pop(id(collection), None)
+
+
+def _changes(method: typing.Callable[..., typing.Any]) -> typing.Callable[..., typing.Any]:
+    """A list method that drops the list's index before changing the list."""
+
+    def changed(
+        self: InstanceList[typing.Any], *args: typing.Any, **kwargs: typing.Any
+    ) -> typing.Any:
+        _forget(self)
+        return method(self, *args, **kwargs)
+
+    changed.__name__ = method.__name__
+    changed.__doc__ = method.__doc__
+    return changed
+
+
+class InstanceList(list[T]):
+    """A list of instances whose hash lookups cost one dict lookup.
+
+    Every builder of :class:`phyper.Parser` returns one. It is a plain ``list`` in every other
+    way; each change in place drops its lookup index, so a lookup never answers from stale
+    contents. Wrap your own list to get the same speed: ``phyper.InstanceList(my_list)``.
+
+    >>> import phyper
+    >>> class Instance(phyper.Parser):
+    ...     seed = 0
+    >>> instances = Instance().get_instances_from_dictionary({'seed': [1, 2]})
+    >>> Instance.get_instance_from_hash(instances[1].get_instance_hash(), instances).seed
+    2
+    """
+
+    __slots__ = ()
+
+    # every list method that changes the contents; reading ones are inherited untouched
+    __setitem__ = _changes(list.__setitem__)
+    __delitem__ = _changes(list.__delitem__)
+    __iadd__ = _changes(list.__iadd__)
+    __imul__ = _changes(list.__imul__)
+    append = _changes(list.append)
+    extend = _changes(list.extend)
+    insert = _changes(list.insert)
+    pop = _changes(list.pop)
+    remove = _changes(list.remove)
+    clear = _changes(list.clear)
+    sort = _changes(list.sort)
+    reverse = _changes(list.reverse)
+
+    def copy(self) -> InstanceList[T]:
+        return InstanceList(self)
+
+
 def _build(instances: Sequence[P], resource_name: str | None) -> _Entry:
-    entry = _Entry(instances)
-    index: dict[str, int] = {}
+    trusted = type(instances) is InstanceList
+    snapshot = None if trusted else list(instances)
+    entry = _Entry(instances, snapshot)
+    index: dict[str, typing.Any] = {}
     setdefault = index.setdefault
-    for position, instance in enumerate(entry.snapshot):
-        setdefault(instance_hash(instance, resource_name), position)
+    if snapshot is None:
+        for instance in instances:
+            setdefault(instance_hash(instance, resource_name), instance)
+    else:
+        for position, instance in enumerate(snapshot):
+            setdefault(instance_hash(instance, resource_name), position)
     entry.by_resource[resource_name] = index
     key = id(instances)
     with _lock:
         previous = _indexes.pop(key, None)
         if previous is not None and previous.collection is instances:
-            # the collection is unchanged for the other resources only if its snapshot is
-            old, new = previous.snapshot, entry.snapshot
-            if len(old) == len(new) and all(map(operator.is_, old, new)):
+            # the other resources' indexes still hold if the collection is unchanged: an
+            # InstanceList's entry is dropped on any change; a copy must match item by item
+            old, new = previous.snapshot, snapshot
+            if old is None or (
+                new is not None and len(old) == len(new) and all(map(operator.is_, old, new))
+            ):
                 for name, other in previous.by_resource.items():
                     entry.by_resource.setdefault(name, other)
         _indexes[key] = entry
@@ -68,21 +136,37 @@ def find(instance_hash: str, instances: Sequence[P], resource_name: str | None =
     """The first instance of ``instances`` whose (resource) hash is ``instance_hash``."""
     entry = _indexes.get(id(instances))
     if entry is not None:
-        try:
-            position = entry.by_resource[resource_name][instance_hash]
-            found = instances[position]
-            if found is entry.snapshot[position] and entry.collection is instances:
-                return found
-        except (KeyError, IndexError):
-            pass
-    # first use, a changed collection, or an unknown hash: (re)index once
+        index = entry.by_resource.get(resource_name)
+        if index is not None:
+            if entry.snapshot is None:
+                found = index.get(instance_hash)
+                if found is not None:
+                    return found  # type: ignore[no-any-return]
+                _not_found(instance_hash, instances, resource_name)  # unchanged: a true miss
+            position = index.get(instance_hash)
+            if position is not None and position < len(instances):
+                found = instances[position]
+                if found is entry.snapshot[position]:
+                    return found
+    # first use, a changed list, or an unknown hash: (re)index once
     entry = _build(instances, resource_name)
-    position = entry.by_resource[resource_name].get(instance_hash)
-    if position is not None:
-        return entry.snapshot[position]  # type: ignore[return-value]
+    hit = entry.by_resource[resource_name].get(instance_hash)
+    if hit is None:
+        _not_found(instance_hash, instances, resource_name)
+    return hit if entry.snapshot is None else entry.snapshot[hit]  # type: ignore[no-any-return]
+
+
+def _not_found(
+    instance_hash: str, instances: Sequence[object], resource_name: str | None
+) -> typing.NoReturn:
     raise HashNotFoundError(
         f"no {label(resource_name)} hash {instance_hash!r} among the {len(instances)} instances "
         "given; "
         "expected one of their hashes (a hash from an older configuration? "
         f"`phyper describe {instance_hash[:12] or '<hash>'}` reads its folder's metadata)"
     )
+
+
+def instance_list(instances: Iterable[T]) -> InstanceList[T]:
+    """``instances`` as an :class:`InstanceList` (itself when it already is one)."""
+    return instances if type(instances) is InstanceList else InstanceList(instances)

@@ -23,6 +23,7 @@ from ._context import (
     make_instance,
 )
 from ._errors import DeclarationError, FrozenInstanceError
+from ._lookup import InstanceList, instance_list
 from ._schema import Schema, build_schema
 
 if typing.TYPE_CHECKING:
@@ -193,30 +194,32 @@ class Parser:
 
     def get_instances_from_dictionary(
         self: P, grid: Mapping[str, object], *, deduplicate: bool = False
-    ) -> list[P]:
+    ) -> InstanceList[P]:
         """The Cartesian product of the value lists in ``grid``; others keep their defaults."""
-        return _build.from_grid(self, grid, deduplicate=deduplicate)
+        return instance_list(_build.from_grid(self, grid, deduplicate=deduplicate))
 
     def get_instances_from_dicts(
         self: P, rows: Iterable[Mapping[str, object]], *, deduplicate: bool = False
-    ) -> list[P]:
+    ) -> InstanceList[P]:
         """One instance per mapping of values."""
-        return _build.from_rows(self, rows, deduplicate=deduplicate)
+        return instance_list(_build.from_rows(self, rows, deduplicate=deduplicate))
 
-    def get_instances_from_df(self: P, df: pd.DataFrame, *, deduplicate: bool = False) -> list[P]:
+    def get_instances_from_df(
+        self: P, df: pd.DataFrame, *, deduplicate: bool = False
+    ) -> InstanceList[P]:
         """One instance per row of a DataFrame whose columns are hyperparameter names."""
-        return _build.from_df(self, df, deduplicate=deduplicate)
+        return instance_list(_build.from_df(self, df, deduplicate=deduplicate))
 
     def get_instances_from_yaml(
         self: P, path: str | os.PathLike[str], *, deduplicate: bool = False
-    ) -> list[P]:
+    ) -> InstanceList[P]:
         """Instances from a YAML sweep file with ``fixed:`` values and a ``grid:``."""
-        return _build.from_yaml(self, path, deduplicate=deduplicate)
+        return instance_list(_build.from_yaml(self, path, deduplicate=deduplicate))
 
     @staticmethod
-    def deduplicate(instances: Iterable[P]) -> list[P]:
+    def deduplicate(instances: Iterable[P]) -> InstanceList[P]:
         """The first instance of each full hash, in order."""
-        return list(distinct(instances).values())
+        return InstanceList(distinct(instances).values())
 
     # ----------------------------------------------------------------- collections of instances
 
@@ -228,9 +231,9 @@ class Parser:
         return list(distinct(instances, resource_name))
 
     @staticmethod
-    def get_resources(instances: Iterable[P], resource_name: str | None = None) -> list[P]:
+    def get_resources(instances: Iterable[P], resource_name: str | None = None) -> InstanceList[P]:
         """One instance per distinct hash of ``resource_name``, in first-seen order."""
-        return list(distinct(instances, resource_name).values())
+        return InstanceList(distinct(instances, resource_name).values())
 
     # The first instance with this hash: O(1) after one index build per collection. The
     # function itself, not a wrapper: Snakemake input functions call it once per job.
@@ -247,9 +250,11 @@ class Parser:
         return _frame.projections(instances, hyperparameter_names)
 
     @staticmethod
-    def get_filtered_instances(instances: Sequence[P], values: Mapping[str, object]) -> list[P]:
+    def get_filtered_instances(
+        instances: Sequence[P], values: Mapping[str, object]
+    ) -> InstanceList[P]:
         """Instances whose values match; a list or set of values accepts any of them."""
-        return _frame.filtered(instances, values)
+        return instance_list(_frame.filtered(instances, values))
 
     @staticmethod
     def get_df_of_instances(

@@ -64,3 +64,89 @@ def test_get_resources_gives_one_instance_per_resource_hash(instances):
     chosen = Instance.get_resources(instances, "cross_validated_model")
     assert len(chosen) == 18
     assert len({i.get_instance_hash("cross_validated_model") for i in chosen}) == 18
+
+
+def test_builders_and_helpers_return_instance_lists(parser, instances):
+    assert type(instances) is phyper.InstanceList
+    built = [
+        parser.get_instances_from_dicts([{"seed": 1}, {"seed": 2}]),
+        parser.get_instances_from_df(
+            parser.get_df_of_instances(instances[:3]).reset_index(drop=True)
+        ),
+        Instance.deduplicate(instances),
+        Instance.get_resources(instances, "transformed_data"),
+        Instance.get_filtered_instances(instances, {"seed": instances[0].seed}),
+    ]
+    for collection in built:
+        assert type(collection) is phyper.InstanceList
+        assert isinstance(collection, list)
+
+
+def _plain_and_instance_list(instances):
+    return [list(instances), phyper.InstanceList(instances)]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda items, other: items.__setitem__(3, other),
+        lambda items, other: items.__setitem__(slice(3, 4), [other]),
+        lambda items, other: items.__delitem__(3),
+        lambda items, other: items.pop(3),
+        lambda items, other: items.remove(items[3]),
+        lambda items, other: items.clear(),
+        lambda items, other: items.sort(key=lambda i: i.seed, reverse=True),
+        lambda items, other: items.reverse(),
+        lambda items, other: items.insert(0, other),
+    ],
+    ids=["setitem", "slice", "delitem", "pop", "remove", "clear", "sort", "reverse", "insert"],
+)
+def test_every_change_in_place_is_seen(instances, change):
+    """Whatever the change, each lookup answers from the list as it is now."""
+    other = instances[0].replace(seed=1234)
+    for items in _plain_and_instance_list(instances):
+        hashes = [i.get_instance_hash() for i in items]
+        for h in hashes[:5]:
+            Instance.get_instance_from_hash(h, items)  # indexed before the change
+        change(items, other)
+        now = {}
+        for instance in items:
+            now.setdefault(instance.get_instance_hash(), instance)
+        for h in [*hashes, other.get_instance_hash()]:
+            if h in now:
+                assert Instance.get_instance_from_hash(h, items) is now[h]
+            else:
+                with pytest.raises(phyper.HashNotFoundError):
+                    Instance.get_instance_from_hash(h, items)
+
+
+def test_growing_an_instance_list_is_seen(instances):
+    items = phyper.InstanceList(instances[:10])
+    Instance.get_instance_from_hash(items[0].get_instance_hash(), items)
+    items.append(instances[10])
+    items += [instances[11]]
+    items.extend([instances[12]])
+    items *= 1
+    for instance in instances[10:13]:
+        assert Instance.get_instance_from_hash(instance.get_instance_hash(), items) is instance
+
+
+def test_an_unchanged_instance_list_answers_a_miss_without_reindexing(instances, monkeypatch):
+    Instance.get_instance_from_hash(instances[0].get_instance_hash(), instances)
+    monkeypatch.setattr(_lookup, "_build", lambda *a: pytest.fail("re-indexed"))
+    with pytest.raises(phyper.HashNotFoundError):
+        Instance.get_instance_from_hash("0" * 32, instances)
+
+
+def test_an_instance_list_copies_pickles_and_slices_like_a_list(instances):
+    import pickle
+
+    copied = instances.copy()
+    assert type(copied) is phyper.InstanceList and copied == instances
+    restored = pickle.loads(pickle.dumps(instances))
+    assert type(restored) is phyper.InstanceList
+    assert [i.get_instance_hash() for i in restored] == [i.get_instance_hash() for i in instances]
+    assert type(instances[:3]) is list  # a slice is a plain list, looked up the checked way
+    assert Instance.get_instance_from_hash(
+        instances[2].get_instance_hash(), instances[:3]
+    ).seed == (instances[2].seed)

@@ -11,6 +11,8 @@ import sys
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import phyper
 from tests.conftest import IRIS_GRID, make_parser
@@ -210,7 +212,8 @@ def test_kill_minus_nine_mid_write_leaves_no_half_written_file(tmp_path):
     process = subprocess.Popen([sys.executable, "-c", script])
     try:
         deadline = time.monotonic() + 120
-        while not ((folder / "all").exists() and len(os.listdir(folder / "all")) > 200):
+        # metadata files land a batch at a time: wait for more than two seeds' worth
+        while len(list(folder.glob(f"all/*/{phyper.INFO_FILE}"))) <= 200:
             assert process.poll() is None, "the writer stopped before it was killed"
             assert time.monotonic() < deadline, "the writer wrote too slowly"
             time.sleep(0.005)
@@ -270,3 +273,88 @@ def test_atomic_output_renames_only_a_finished_file(tmp_path):
     never = phyper.atomic_output(tmp_path / "never.csv")
     with pytest.raises(FileNotFoundError, match="nothing was written"), never:
         pass
+
+
+def _jobs(folder: pathlib.Path, n: int) -> list[tuple[str, bytes]]:
+    return [(str(folder / f"{k:04d}" / "file.json"), f'{{"k": {k}}}'.encode()) for k in range(n)]
+
+
+def _watch_flushes(monkeypatch) -> list[tuple[list[str], int]]:
+    """Each flush: the targets already in place, and how many temporaries wait for it."""
+    seen = []
+    original = phyper._store._flush_to_disk
+
+    def flush(temporaries, devices):
+        # ".<name>.<hex>.tmp" is the temporary of "<name>" in the same folder
+        targets = [
+            os.path.join(os.path.dirname(t), os.path.basename(t)[1:].rsplit(".", 2)[0])
+            for t in temporaries
+        ]
+        assert all(pathlib.Path(t).name == "file.json" for t in targets)
+        in_place = [t for t in targets if pathlib.Path(t).exists()]
+        seen.append((in_place, len(temporaries)))
+        original(temporaries, devices)
+
+    monkeypatch.setattr(phyper._store, "_flush_to_disk", flush)
+    return seen
+
+
+@pytest.mark.parametrize("with_syncfs", [True, False], ids=["syncfs", "fsync-each"])
+def test_many_files_are_flushed_before_any_is_renamed(tmp_path, monkeypatch, with_syncfs):
+    if with_syncfs and phyper._store._syncfs is None:
+        pytest.skip("no syncfs on this system")
+    calls = {"syncfs": 0, "fsync": 0}
+    if with_syncfs:
+        real_syncfs = phyper._store._syncfs
+
+        def syncfs(descriptor):
+            calls["syncfs"] += 1
+            return real_syncfs(descriptor)
+
+        monkeypatch.setattr(phyper._store, "_syncfs", syncfs)
+    else:
+        monkeypatch.setattr(phyper._store, "_syncfs", None)
+    real_fsync = os.fsync
+    monkeypatch.setattr(
+        os, "fsync", lambda fd: calls.__setitem__("fsync", calls["fsync"] + 1) or real_fsync(fd)
+    )
+    monkeypatch.setattr(phyper._store, "BATCH", 40)
+    flushes = _watch_flushes(monkeypatch)
+    jobs = _jobs(tmp_path, 100)
+    assert phyper._store.write_many(jobs) == 100
+    assert [waiting for _, waiting in flushes] == [40, 40, 20]
+    assert all(not in_place for in_place, _ in flushes), "a file was in place before its flush"
+    assert {path: pathlib.Path(path).read_bytes() for path, _ in jobs} == dict(jobs)
+    assert not list(tmp_path.glob("*/.*"))  # no temporary left
+    if with_syncfs:
+        assert calls == {"syncfs": 3, "fsync": 0}  # one per batch, all on one file system
+    else:
+        assert calls == {"syncfs": 0, "fsync": 100}
+
+
+def test_an_error_in_a_batch_leaves_no_temporary_and_no_new_file(tmp_path):
+    jobs = _jobs(tmp_path, 5)
+    (tmp_path / "0003").write_text("a file where a folder must be")
+    with pytest.raises(OSError):
+        phyper._store.write_many(jobs)
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "0003"]
+    assert leftovers == []  # nothing renamed into place, no temporary left behind
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text())
+_documents = st.dictionaries(
+    st.text(),
+    st.one_of(
+        _scalars,
+        st.dictionaries(st.text(), _scalars),
+        st.lists(_scalars),
+        st.dictionaries(st.text(), st.lists(_scalars)),  # deeper: left to json
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_documents)
+def test_metadata_json_is_byte_for_byte_what_json_writes(document):
+    expected = json.dumps(document, indent=2, ensure_ascii=False)
+    assert phyper._store._indented_json(document) == expected
