@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from ._context import context_of, distinct, gc_paused, is_full, values_of, wildcard_name
 from ._errors import PhyperError
-from ._scan import OK, iter_folders
+from ._scan import iter_verified
 from ._store import display_value, read_bytes
 
 if typing.TYPE_CHECKING:
@@ -405,13 +405,10 @@ def collect_from_disk(
     hyperparameters read from each folder's metadata (no configuration needed)."""
     with gc_paused():
         entries = [
-            (
-                folder.hash,
-                _displayed(folder.hyperparameters),
-                os.path.join(folder.path, relative_path),
+            (folder_hash, _displayed(hyperparameters), os.path.join(path, relative_path))
+            for folder_hash, path, hyperparameters in _progress(
+                iter_verified(root, resource), "metadata"
             )
-            for folder in _progress(iter_folders(root, resource), "metadata")
-            if folder.status == OK
         ]
     if loader is None:
         # every path ends in relative_path, so one extension picks every file's loader; an

@@ -53,8 +53,11 @@ def _entries(folder: str) -> list[os.DirEntry[str]]:
         return []
 
 
-def iter_folders(root: str | os.PathLike[str], resource: str | None = None) -> Iterator[Folder]:
-    """Every hash folder under ``root`` (optionally of one resource), in name order."""
+def _hash_entries(
+    root: str | os.PathLike[str], resource: str | None
+) -> Iterator[tuple[str, os.DirEntry[str], bool]]:
+    """``(resource, entry, False)`` of every hash-named entry under ``root`` (optionally of one
+    resource), in name order; a linked resource folder, not followed, as ``(name, entry, True)``."""
     root = os.fspath(root)
     if not os.path.isdir(root):
         raise HashNotFoundError(f"results root {root!r} is not a folder")
@@ -64,14 +67,38 @@ def iter_folders(root: str | os.PathLike[str], resource: str | None = None) -> I
         if not resource_entry.name.isidentifier():
             continue
         if resource_entry.is_symlink():
-            yield Folder(resource_entry.name, "", resource_entry.path, SYMLINK, "linked folder")
+            yield resource_entry.name, resource_entry, True
             continue
         if not resource_entry.is_dir(follow_symlinks=False):
             continue
         for entry in _entries(resource_entry.path):
-            if not HASH_PATTERN.match(entry.name):
-                continue
-            yield read_folder(resource_entry.name, entry)
+            if HASH_PATTERN.match(entry.name):
+                yield resource_entry.name, entry, False
+
+
+def iter_folders(root: str | os.PathLike[str], resource: str | None = None) -> Iterator[Folder]:
+    """Every hash folder under ``root`` (optionally of one resource), in name order."""
+    for name, entry, linked_resource in _hash_entries(root, resource):
+        if linked_resource:
+            yield Folder(name, "", entry.path, SYMLINK, "linked folder")
+        else:
+            yield read_folder(name, entry)
+
+
+def iter_verified(
+    root: str | os.PathLike[str], resource: str
+) -> Iterator[tuple[str, str, dict[str, object]]]:
+    """``(hash, path, hyperparameters)`` of the folders of ``resource`` whose status
+    :func:`iter_folders` would give as ``ok``, without the record of the others (collecting
+    results reads nothing else, and this is its hot loop)."""
+    for name, entry, linked_resource in _hash_entries(root, resource):
+        if linked_resource or entry.is_symlink() or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            document = read_folder_info(entry.path, name, entry.name)
+        except (FileNotFoundError, MetadataError):  # a mismatch is a MetadataError too
+            continue
+        yield entry.name, entry.path, document["hyperparameters"]
 
 
 MIN_PREFIX = 6  # characters of a hash a person may type instead of all 32

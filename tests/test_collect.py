@@ -104,6 +104,26 @@ def test_collect_from_disk_needs_no_configuration(instances, parser):
     assert {"seed", "transformation", "loss"} <= set(frame.columns)
 
 
+def test_collect_from_disk_takes_exactly_the_folders_scan_finds_ok(instances, parser):
+    _write_results(instances)
+    parser.generate_instance_info_files(instances)
+    root = pathlib.Path(parser.hashed_resources_folder)
+    folders = sorted((root / "all").iterdir())
+    (folders[0] / phyper.INFO_FILE).unlink()  # no metadata
+    (folders[1] / phyper.INFO_FILE).write_text("{not json")  # corrupt
+    edited = json.loads((folders[2] / phyper.INFO_FILE).read_text())
+    edited["hyperparameters"]["seed"] += 100
+    (folders[2] / phyper.INFO_FILE).write_text(json.dumps(edited))  # hashes elsewhere
+    renamed = folders[3].with_name("f" * 32)
+    folders[3].rename(renamed)  # metadata of another folder
+    os.symlink(folders[4], root / "all" / ("e" * 32))  # a link to a good folder
+    scanned = phyper.scan(root, "all")
+    assert sorted(set(scanned.status)) == ["corrupt", "mismatch", "no metadata", "ok", "symlink"]
+    frame = phyper.collect_from_disk(root, "all", "metrics.json")
+    assert set(frame.hash) == set(scanned.hash[scanned.status == "ok"])
+    assert len(frame) == 90 - 4
+
+
 # ------------------------------------------------ the fast paths give the row-by-row table
 
 
