@@ -40,7 +40,7 @@ from ._scan import (
     scan,
 )
 from ._status import status
-from ._store import INFO_FILE, stale_temporaries
+from ._store import INFO_FILE, stale_temporaries, write_atomic
 from .tune import _cli as tune_commands
 
 if typing.TYPE_CHECKING:
@@ -63,9 +63,8 @@ def _print_frame(frame: pd.DataFrame, fmt: str, output: str | None = None) -> No
         text = frame.to_json(orient="records", indent=2, default_handler=str) + "\n"
     else:
         text = (frame.to_string(index=False) if len(frame) else "(nothing)") + "\n"
-    if output:
-        with open(output, "w", encoding="utf-8") as stream:
-            stream.write(text)
+    if output:  # whole or not at all: a killed command leaves the old file, or none
+        write_atomic(output, text.encode("utf-8"))
     else:
         sys.stdout.write(text)
 
