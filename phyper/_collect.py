@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from ._context import context_of, distinct, gc_paused, is_full, values_of, wildcard_name
 from ._errors import PhyperError
 from ._scan import iter_verified
-from ._store import display_value, read_bytes
+from ._store import display_value, read_bytes, read_text
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -39,13 +39,11 @@ def _load_yaml(path: str) -> object:
     # libyaml's parser when PyYAML has it: the same safe loader (Python's resolver and
     # constructors), its scanning and parsing in C
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(path, encoding="utf-8") as stream:
-        return yaml.load(stream, Loader=loader)
+    return yaml.load(read_text(path), Loader=loader)
 
 
 def _load_json(path: str) -> object:
-    with open(path, encoding="utf-8") as stream:
-        return json.load(stream)
+    return json.loads(read_text(path))
 
 
 def _load_csv(path: str) -> object:

@@ -379,3 +379,35 @@ def test_a_renamed_column_meeting_a_hyperparameter_matches_row_by_row(tmp_path):
             values = {(f"result_{k}" if k in hyperparameters else k): v for k, v in values.items()}
             rows.append({"hash": instance.get_instance_hash(), **hyperparameters, **values})
     pd.testing.assert_frame_equal(frame, pd.DataFrame(rows))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"a": 1,\r\n "b": "x"}', b'{"a": 1,\r "b": 2}', '{"a": "\u00e9"}'.encode(), b"[1, 2]"],
+    ids=["crlf", "cr", "utf-8", "list"],
+)
+def test_json_and_yaml_results_read_as_text_mode_reads_them(tmp_path, content):
+    from phyper import _collect
+
+    path = tmp_path / "result.json"
+    path.write_bytes(content)
+    with open(path, encoding="utf-8") as stream:
+        assert _collect._load_json(str(path)) == json.load(stream)
+    with open(path, encoding="utf-8") as stream:
+        import yaml
+
+        assert _collect._load_yaml(str(path)) == yaml.safe_load(stream)
+
+
+@pytest.mark.parametrize(
+    "content", [b'\xef\xbb\xbf{"a": 1}', b'{"a": "\xff"}'], ids=["bom", "latin-1"]
+)
+def test_json_results_text_mode_refuses_are_refused(tmp_path, content):
+    from phyper import _collect
+
+    path = tmp_path / "result.json"
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as expected, open(path, encoding="utf-8") as stream:
+        json.load(stream)
+    with pytest.raises(type(expected.value)):
+        _collect._load_json(str(path))
