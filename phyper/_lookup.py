@@ -84,6 +84,7 @@ class InstanceList(list[T]):
     __slots__ = ()
 
     # every list method that changes the contents; reading ones are inherited untouched
+    __init__ = _changes(list.__init__)  # a second __init__ call replaces the contents
     __setitem__ = _changes(list.__setitem__)
     __delitem__ = _changes(list.__delitem__)
     __iadd__ = _changes(list.__iadd__)

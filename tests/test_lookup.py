@@ -98,8 +98,20 @@ def _plain_and_instance_list(instances):
         lambda items, other: items.sort(key=lambda i: i.seed, reverse=True),
         lambda items, other: items.reverse(),
         lambda items, other: items.insert(0, other),
+        lambda items, other: items.__init__([other, *items[5:]]),
     ],
-    ids=["setitem", "slice", "delitem", "pop", "remove", "clear", "sort", "reverse", "insert"],
+    ids=[
+        "setitem",
+        "slice",
+        "delitem",
+        "pop",
+        "remove",
+        "clear",
+        "sort",
+        "reverse",
+        "insert",
+        "init",
+    ],
 )
 def test_every_change_in_place_is_seen(instances, change):
     """Whatever the change, each lookup answers from the list as it is now."""
