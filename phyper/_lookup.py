@@ -1,13 +1,14 @@
 """Hash -> instance lookup in O(1): one index per collection, built on first use.
 
-The indexes are keyed by the identity of the collection (a plain dict: one lookup per call)
-and hold the collection, which pins its id while the index lives.
+The indexes are keyed by the identity of the collection (a plain dict: one lookup per call).
 
-- An :class:`InstanceList` (what every builder returns) tells this module when it changes,
-  so its index maps each hash straight to its instance and a hit is one dict lookup.
-- Any other sequence (a plain list, a slice) may change behind our back. Its index maps each
-  hash to a position, and a hit is checked by identity against a shallow copy taken when it
-  was indexed: a list changed in place is re-indexed, never answered wrongly.
+- An :class:`InstanceList` (what the builders return) tells this module when it changes, so
+  its index maps each hash straight to its instance and a hit is one dict lookup. The index
+  holds the list weakly and goes when the list goes.
+- Any other sequence (a plain list, a slice) may change behind our back, and cannot be held
+  weakly. Its index holds it (which pins its id), maps each hash to a position, and checks a
+  hit by identity against a shallow copy taken when it was indexed: a list changed in place is
+  re-indexed, never answered wrongly. Only the last ``_MAX_INDEXES`` of these are kept.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import operator
 import threading
 import typing
+import weakref
 from collections.abc import Iterable, Sequence
 
 from ._context import instance_hash, label
@@ -31,20 +33,26 @@ _MAX_INDEXES = 32
 
 
 class _Entry:
-    """The index of one collection. ``snapshot`` is None for an :class:`InstanceList`, whose
-    indexes map hash -> instance; otherwise the contents when indexed, and hash -> position."""
+    """The index of one collection. For an :class:`InstanceList`: a weak reference to it, no
+    snapshot, and indexes hash -> instance. Otherwise: the collection itself, its contents when
+    indexed, and indexes hash -> position."""
 
     __slots__ = ("by_resource", "collection", "snapshot")
 
-    def __init__(self, collection: Sequence[object], snapshot: list[object] | None):
+    def __init__(self, collection: object, snapshot: list[object] | None):
         self.collection = collection
         self.snapshot = snapshot
         self.by_resource: dict[str | None, dict[str, typing.Any]] = {}
 
+    def holds(self, collection: object) -> bool:
+        held = self.collection() if self.snapshot is None else self.collection  # type: ignore[operator]
+        return held is collection
+
 
 # id of collection -> its entry; insertion order is the age (oldest first)
 _indexes: dict[int, _Entry] = {}
-_lock = threading.Lock()
+# re-entrant: a list freed while the lock is held (its weak reference's callback) takes it again
+_lock = threading.RLock()
 
 
 def _forget(collection: object) -> None:
@@ -52,14 +60,28 @@ def _forget(collection: object) -> None:
         _indexes.pop(id(collection), None)
 
 
+def _forget_dead(key: int) -> typing.Callable[[object], None]:
+    def forget(reference: object) -> None:
+        with _lock:
+            entry = _indexes.get(key)
+            if entry is not None and entry.collection is reference:
+                del _indexes[key]
+
+    return forget
+
+
 def _changes(method: typing.Callable[..., typing.Any]) -> typing.Callable[..., typing.Any]:
-    """A list method that drops the list's index before changing the list."""
+    """A list method that drops the list's index before and after changing the list (a lookup
+    made during the change, from a sort's key function or another thread, saw it half done)."""
 
     def changed(
         self: InstanceList[typing.Any], *args: typing.Any, **kwargs: typing.Any
     ) -> typing.Any:
         _forget(self)
-        return method(self, *args, **kwargs)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            _forget(self)
 
     changed.__name__ = method.__name__
     changed.__doc__ = method.__doc__
@@ -81,7 +103,7 @@ class InstanceList(list[T]):
     2
     """
 
-    __slots__ = ()
+    __slots__ = ("__weakref__",)
 
     # every list method that changes the contents; reading ones are inherited untouched
     __init__ = _changes(list.__init__)  # a second __init__ call replaces the contents
@@ -103,9 +125,12 @@ class InstanceList(list[T]):
 
 
 def _build(instances: Sequence[P], resource_name: str | None) -> _Entry:
-    trusted = type(instances) is InstanceList
-    snapshot = None if trusted else list(instances)
-    entry = _Entry(instances, snapshot)
+    key = id(instances)
+    if type(instances) is InstanceList:
+        entry = _Entry(weakref.ref(instances, _forget_dead(key)), None)
+    else:
+        entry = _Entry(instances, list(instances))
+    snapshot = entry.snapshot
     index: dict[str, typing.Any] = {}
     setdefault = index.setdefault
     if snapshot is None:
@@ -115,10 +140,9 @@ def _build(instances: Sequence[P], resource_name: str | None) -> _Entry:
         for position, instance in enumerate(snapshot):
             setdefault(instance_hash(instance, resource_name), position)
     entry.by_resource[resource_name] = index
-    key = id(instances)
     with _lock:
         previous = _indexes.pop(key, None)
-        if previous is not None and previous.collection is instances:
+        if previous is not None and previous.holds(instances):
             # the other resources' indexes still hold if the collection is unchanged: an
             # InstanceList's entry is dropped on any change; a copy must match item by item
             old, new = previous.snapshot, snapshot

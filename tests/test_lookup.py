@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import weakref
+
 import pytest
 
 import phyper
@@ -162,3 +166,38 @@ def test_an_instance_list_copies_pickles_and_slices_like_a_list(instances):
     assert Instance.get_instance_from_hash(
         instances[2].get_instance_hash(), instances[:3]
     ).seed == (instances[2].seed)
+
+
+def test_a_lookup_during_a_sort_does_not_outlive_the_sort(instances):
+    """CPython shows a list as empty while it sorts: an index built then must not survive."""
+    for items in _plain_and_instance_list(instances):
+        probe = items[0].get_instance_hash()
+
+        def key(instance, probe=probe, items=items):
+            with contextlib.suppress(phyper.HashNotFoundError):
+                Instance.get_instance_from_hash(probe, items)
+            return -instance.seed
+
+        items.sort(key=key)
+        for instance in items:
+            assert Instance.get_instance_from_hash(instance.get_instance_hash(), items) is (
+                next(i for i in items if i.get_instance_hash() == instance.get_instance_hash())
+            )
+
+
+def test_an_indexed_instance_list_is_freed_with_its_index(parser):
+    items = parser.get_instances_from_dictionary({"seed": [1, 2, 3]})
+    Instance.get_instance_from_hash(items[0].get_instance_hash(), items)
+    key, alive = id(items), weakref.ref(items)
+    assert key in _lookup._indexes
+    del items
+    gc.collect()
+    assert alive() is None and key not in _lookup._indexes
+
+
+def test_only_the_last_plain_lists_stay_indexed(instances):
+    lists = [list(instances[:3]) for _ in range(_lookup._MAX_INDEXES + 5)]
+    for items in lists:
+        Instance.get_instance_from_hash(items[0].get_instance_hash(), items)
+    kept = [id(items) in _lookup._indexes for items in lists]
+    assert kept == [False] * 5 + [True] * _lookup._MAX_INDEXES
