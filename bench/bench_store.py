@@ -245,6 +245,19 @@ def main() -> None:
             )
             pd.testing.assert_frame_equal(frame_disk, expected_disk)
             line("  phyper.collect_from_disk", t_disk, n, t_disk_base, "(identical frame)")
+            workers = phyper._collect._workers_for(root, "all", "auto")
+            t_parallel, frame_parallel = best_of(
+                options.repeats,
+                lambda name=name: phyper.collect_from_disk(root, "all", name, workers="auto"),
+            )
+            pd.testing.assert_frame_equal(frame_parallel, expected_disk)
+            line(
+                f"  phyper.collect_from_disk, workers='auto' ({workers})",
+                t_parallel,
+                n,
+                t_disk_base,
+                "(identical frame)",
+            )
             output = os.path.join(workspace, "out.csv")
             command = [sys.executable, "-m", "phyper", "collect", "--root", root]
             command += ["--resource", "all", "--file", name, "-o", output]
@@ -259,7 +272,7 @@ def main() -> None:
             with open(output, "rb") as mine_file, open(output + ".base", "rb") as base_file:
                 assert mine_file.read() == base_file.read(), "the CLI wrote another table"
             line(
-                "  phyper collect -o out.csv",
+                "  phyper collect -o out.csv (--workers auto)",
                 t_cli,
                 n,
                 t_disk_base + t_write,

@@ -12,9 +12,9 @@ import warnings
 from collections.abc import Callable, Sequence
 
 from ._context import context_of, distinct, gc_paused, is_full, values_of, wildcard_name
-from ._errors import PhyperError
-from ._scan import iter_verified
-from ._store import display_value, read_bytes, read_text
+from ._errors import MetadataError, PhyperError
+from ._scan import iter_hash_entries, iter_verified
+from ._store import display_value, read_bytes, read_folder_info, read_text
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -173,13 +173,34 @@ def _parse_group(header: bytes, bodies: list[bytes]) -> tuple[pd.DataFrame, list
 # ----------------------------------------------------------------------------- the table
 
 
-def _progress(items: typing.Iterable[typing.Any], what: str) -> typing.Iterable[typing.Any]:
+def _progress(
+    items: typing.Iterable[typing.Any], what: str, total: int | None = None
+) -> typing.Iterable[typing.Any]:
     """``items``, with a progress bar on a terminal once a collect has run two seconds."""
     from tqdm import tqdm
 
     return tqdm(
-        items, desc=what, unit="file", delay=2.0, leave=False, disable=not sys.stderr.isatty()
+        items,
+        desc=what,
+        total=total,
+        unit="file" if total is None else "",
+        delay=2.0,
+        leave=False,
+        disable=not sys.stderr.isatty(),
     )
+
+
+_ABSENT = object()  # stands for a result file that does not exist
+
+
+def _fetch(path: str, load: Loader) -> object:
+    """A CSV file's bytes (parsed later, with the others), a JSON or YAML file loaded, or
+    ``_ABSENT``. These loaders open the file first: one system call, not an existence check
+    and then an open."""
+    try:
+        return read_bytes(path) if load is _load_csv else load(path)
+    except FileNotFoundError:
+        return _ABSENT
 
 
 def tidy_frame(
@@ -206,6 +227,7 @@ def _tidy_frame(
     index_name: str,
     loader: Loader | str | None,
     missing: MissingPolicy,
+    fetched: dict[str, object] | None = None,
 ) -> pd.DataFrame:
     absent: list[str] = []
     # per file that exists, in order: (hash, hyperparameters, loaded result or _JOINT, path)
@@ -218,29 +240,24 @@ def _tidy_frame(
     for entry_hash, hyperparameters, path in _progress(entries, "results"):
         # an unusable file type fails even if files are missing
         load = fixed if fixed is not None else pick_loader(path, loader)
-        if load is _load_csv:
-            try:
-                data = read_bytes(path)
-            except FileNotFoundError:
-                absent.append(path)
-                continue
-            split = _split_csv(data)
+        if fetched is not None:  # read by a worker process: what _fetch gives
+            result = fetched[path]
+        elif load is _load_csv or load in _OPENING_FIRST:
+            result = _fetch(path, load)
+        elif not os.path.exists(path):
+            result = _ABSENT
+        else:  # a loader of the caller's: its own FileNotFoundError is its own
+            result = load(path)
+        if result is _ABSENT:
+            absent.append(path)
+            continue
+        if load is _load_csv:  # the file's bytes
+            split = _split_csv(result)  # type: ignore[arg-type]
             if split is None:
                 result = load(path)
             else:
                 result = _JOINT
                 groups.setdefault(split[0], []).append((len(loaded), split[1]))
-        elif load in _OPENING_FIRST:
-            try:  # these loaders open the file first: one system call, not two
-                result = load(path)
-            except FileNotFoundError:
-                absent.append(path)
-                continue
-        else:
-            if not os.path.exists(path):
-                absent.append(path)
-                continue
-            result = load(path)
         loaded.append((entry_hash, hyperparameters, result, path))
     if absent:
         summary = (
@@ -398,9 +415,30 @@ def collect_from_disk(
     *,
     loader: Loader | str | None = None,
     missing: MissingPolicy = "warn",
+    workers: int | typing.Literal["auto"] = 1,
 ) -> pd.DataFrame:
     """Like :func:`collect`, for the folders of ``resource`` under ``root``, with the
-    hyperparameters read from each folder's metadata (no configuration needed)."""
+    hyperparameters read from each folder's metadata (no configuration needed).
+
+    ``workers > 1`` reads and verifies the folders in that many worker processes, for large
+    stores or slow (network) file systems; ``"auto"`` takes one per core (up to 8) from 5,000
+    folders on. Each worker starts Python afresh and imports the caller's main module, so a
+    script that asks for workers must guard its top level with ``if __name__ == "__main__":``
+    (notebooks and the ``phyper`` command need nothing). The table is the same either way.
+    """
+    workers = _workers_for(root, resource, workers)
+    if missing not in ("warn", "raise", "ignore"):
+        raise ValueError(f"missing={missing!r}: expected 'warn', 'raise' or 'ignore'")
+    if loader is None:
+        # every path ends in relative_path, so one extension picks every file's loader; an
+        # unusable one is left to fail as before, naming the first file
+        with contextlib.suppress(ValueError):
+            loader = pick_loader(relative_path, None)
+    index_name = wildcard_name(resource)
+    if workers > 1:
+        entries, fetched = _read_in_processes(root, resource, relative_path, loader, workers)
+        with gc_paused():
+            return _tidy_frame(entries, index_name, loader, missing, fetched)
     with gc_paused():
         entries = [
             (folder_hash, _displayed(hyperparameters), os.path.join(path, relative_path))
@@ -408,9 +446,99 @@ def collect_from_disk(
                 iter_verified(root, resource), "metadata"
             )
         ]
-    if loader is None:
-        # every path ends in relative_path, so one extension picks every file's loader; an
-        # unusable one is left to fail as before, naming the first file
-        with contextlib.suppress(ValueError):
-            loader = pick_loader(relative_path, None)
-    return tidy_frame(entries, wildcard_name(resource), loader, missing)
+    return tidy_frame(entries, index_name, loader, missing)
+
+
+AUTO_WORKERS_FROM = 5_000  # folders: below, starting processes costs more than it saves
+AUTO_WORKERS_AT_MOST = 8
+
+
+def _workers_for(
+    root: str | os.PathLike[str], resource: str, workers: int | typing.Literal["auto"]
+) -> int:
+    if workers == "auto":
+        cores = os.cpu_count() or 1
+        if cores == 1:
+            return 1
+        try:
+            with os.scandir(os.path.join(os.fspath(root), resource)) as entries:
+                many = sum(1 for _ in entries) >= AUTO_WORKERS_FROM
+        except OSError:  # no such folder: the serial path says so, naming it
+            return 1
+        return min(cores, AUTO_WORKERS_AT_MOST) if many else 1
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(
+            f"workers={workers!r}: expected a whole number of processes, 1 or more, or 'auto'"
+        )
+    return workers
+
+
+_CHUNK = 1_000  # folders per task: small enough to keep every worker busy to the end
+_BUILT_IN = {_load_csv: "csv", _load_json: "json", _load_yaml: "yaml"}
+_LOADER_OF = {name: load for load, name in _BUILT_IN.items()}
+
+
+def _read_in_processes(
+    root: str | os.PathLike[str],
+    resource: str,
+    relative_path: str,
+    loader: Loader | str | None,
+    workers: int,
+) -> tuple[list[tuple[str, dict[str, object], str]], dict[str, object] | None]:
+    """The entries :func:`collect_from_disk` reads in its own process, and each result file's
+    :func:`_fetch` (None for a loader of the caller's, which runs here), from worker processes.
+    Folders are listed here, so links are never followed whoever reads."""
+    from ._processes import process_pool
+
+    names = [
+        entry.name
+        for _, entry, linked in iter_hash_entries(root, resource)
+        if not linked and not entry.is_symlink() and entry.is_dir(follow_symlinks=False)
+    ]
+    fixed = None
+    with contextlib.suppress(ValueError):
+        fixed = pick_loader("", loader) if loader is not None else None
+    kind = _BUILT_IN.get(fixed) if fixed is not None else None  # type: ignore[arg-type]
+    folder = os.path.join(os.fspath(root), resource)
+    jobs = [
+        (folder, resource, relative_path, kind, names[start : start + _CHUNK])
+        for start in range(0, len(names), _CHUNK)
+    ]
+    entries: list[tuple[str, dict[str, object], str]] = []
+    fetched: dict[str, object] = {}
+    if jobs:
+        with process_pool(min(workers, len(jobs))) as pool:
+            for read in _progress(pool.map(_read_folders, jobs), "chunks", total=len(jobs)):
+                for folder_hash, hyperparameters, path, found, payload in read:
+                    entries.append((folder_hash, hyperparameters, path))
+                    fetched[path] = payload if found else _ABSENT
+    return entries, (fetched if kind is not None else None)
+
+
+def _read_folders(
+    job: tuple[str, str, str, str | None, list[str]],
+) -> list[tuple[str, dict[str, object], str, bool, object]]:
+    """In a worker: ``(hash, hyperparameters, result path, found, what _fetch gives)`` of
+    each verified folder of ``names``; the result is not read for a caller's loader."""
+    folder, resource, relative_path, kind, names = job
+    load = _LOADER_OF.get(kind) if kind is not None else None
+    read = []
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            document = read_folder_info(path, resource, name)
+        except (FileNotFoundError, MetadataError):
+            continue
+        result_path = os.path.join(path, relative_path)
+        payload = _fetch(result_path, load) if load is not None else None
+        found = payload is not _ABSENT
+        read.append(
+            (
+                name,
+                _displayed(document["hyperparameters"]),
+                result_path,
+                found,
+                payload if found else None,
+            )
+        )
+    return read

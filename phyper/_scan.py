@@ -53,7 +53,7 @@ def _entries(folder: str) -> list[os.DirEntry[str]]:
         return []
 
 
-def _hash_entries(
+def iter_hash_entries(
     root: str | os.PathLike[str], resource: str | None
 ) -> Iterator[tuple[str, os.DirEntry[str], bool]]:
     """``(resource, entry, False)`` of every hash-named entry under ``root`` (optionally of one
@@ -78,7 +78,7 @@ def _hash_entries(
 
 def iter_folders(root: str | os.PathLike[str], resource: str | None = None) -> Iterator[Folder]:
     """Every hash folder under ``root`` (optionally of one resource), in name order."""
-    for name, entry, linked_resource in _hash_entries(root, resource):
+    for name, entry, linked_resource in iter_hash_entries(root, resource):
         if linked_resource:
             yield Folder(name, "", entry.path, SYMLINK, "linked folder")
         else:
@@ -91,7 +91,7 @@ def iter_verified(
     """``(hash, path, hyperparameters)`` of the folders of ``resource`` whose status
     :func:`iter_folders` would give as ``ok``, without the record of the others (collecting
     results reads nothing else, and this is its hot loop)."""
-    for name, entry, linked_resource in _hash_entries(root, resource):
+    for name, entry, linked_resource in iter_hash_entries(root, resource):
         if linked_resource or entry.is_symlink() or not entry.is_dir(follow_symlinks=False):
             continue
         try:

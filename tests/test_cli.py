@@ -181,6 +181,25 @@ def test_collect_writes_a_table_and_reports_missing_files(tree):
     assert "1 folders lack 'score.json'" in again.stderr and victim in again.stderr
 
 
+def test_collect_in_worker_processes_writes_the_same_table(tree):
+    folder, _ = tree
+    tables = []
+    for workers in ("1", "2", "auto"):
+        output = f"scores-{workers}.csv"
+        result = phyper(
+            "collect", "--root", "results", "--resource", "all", "--file", "score.json",
+            "--workers", workers, "-o", output, cwd=folder,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        tables.append((folder / output).read_bytes())
+    assert tables[0] == tables[1] == tables[2] and tables[0].count(b"\n") == 7
+    refused = phyper(
+        "collect", "--root", "results", "--resource", "all", "--file", "score.json",
+        "--workers", "0", cwd=folder,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "'0': expected 'auto' or a number" in refused.stderr
+
+
 def test_status_counts_complete_and_missing_folders(tree):
     folder, config = tree
     done = phyper("status", str(config), "--file", "score.json", cwd=folder)

@@ -411,3 +411,92 @@ def test_json_results_text_mode_refuses_are_refused(tmp_path, content):
         json.load(stream)
     with pytest.raises(type(expected.value)):
         _collect._load_json(str(path))
+
+
+# ---------------------------------------------------- collect_from_disk in worker processes
+
+_ODD_FILES = [
+    b"epoch,loss,note\n1,0.5,a\n",
+    b'epoch,loss\n1,"0.5"\n2,"1,5"\n',
+    b"epoch,loss\n1,0.5\n2,0.25",
+    b"epoch,loss\n",
+    b"\xef\xbb\xbfepoch,loss\n1,0.5\n",
+    b"epoch,loss\nfirst,high\n",
+    None,  # no result file
+]
+
+
+def _damaged_store(instances, parser, contents, path_function):
+    _write(instances, contents, path_function)
+    parser.generate_instance_info_files(instances)
+    folders = sorted((pathlib.Path(parser.hashed_resources_folder) / "all").iterdir())
+    (folders[-1] / phyper.INFO_FILE).write_text("{not json")
+    folders[-2].rename(folders[-2].with_name("f" * 32))
+    os.symlink(folders[-3], folders[-3].with_name("e" * 32))
+    return parser.hashed_resources_folder
+
+
+@pytest.mark.parametrize(
+    "name, files",
+    [
+        ("result.csv", [PLAIN] * 60 + _ODD_FILES * 3),
+        ("result.json", [b'{"loss": 1}', b"null", b"[1, 2]", b'[{"a": 1}, {"a": 2}]', None] * 18),
+        ("result.yaml", [b"loss: 1\n", b"- a: 1\n- a: 2\n", b"3\n", None] * 22),
+    ],
+    ids=["csv", "json", "yaml"],
+)
+def test_worker_processes_give_the_same_table(instances, parser, monkeypatch, name, files):
+    def path_function(instance):
+        return os.path.join(instance.get_resources_path(), name)
+
+    root = _damaged_store(instances, parser, files, path_function)
+    monkeypatch.setattr("phyper._collect._CHUNK", 7)  # many tasks, in order
+    alone = phyper.collect_from_disk(root, "all", name, missing="ignore")
+
+    def read_here(path):
+        raise AssertionError(f"{path} read in the calling process, not in a worker")
+
+    with monkeypatch.context() as here:
+        for reader in ("read_bytes", "read_text", "read_folder_info"):
+            here.setattr(f"phyper._collect.{reader}", read_here)
+        together = phyper.collect_from_disk(root, "all", name, missing="ignore", workers=2)
+    pd.testing.assert_frame_equal(together, alone)
+    assert together.attrs["missing"] == alone.attrs["missing"] and alone.attrs["missing"]
+    scanned = phyper.scan(root, "all")
+    ok = set(scanned.hash[scanned.status == "ok"])
+    assert len(ok) == 88 and set(alone.hash) <= ok  # not the corrupt, renamed or linked ones
+
+
+def test_worker_processes_leave_a_callers_loader_to_the_caller(instances, parser):
+    root = _damaged_store(instances, parser, [PLAIN] * 90, _result_path)
+    seen = []
+
+    def loader(path):  # not picklable, and never sent anywhere
+        seen.append(path)
+        return pd.read_csv(path).assign(doubled=lambda frame: frame.loss * 2)
+
+    alone = phyper.collect_from_disk(root, "all", "result.csv", loader=loader)
+    together = phyper.collect_from_disk(root, "all", "result.csv", loader=loader, workers=2)
+    pd.testing.assert_frame_equal(together, alone)
+    assert len(seen) == 2 * 88  # all but the corrupt and the renamed folder
+
+
+@pytest.mark.parametrize("workers", [0, -1, True, 1.5, "many"])
+def test_workers_must_be_a_count_or_auto(parser, workers):
+    with pytest.raises(ValueError, match="workers="):
+        phyper.collect_from_disk(parser.hashed_resources_folder, "all", "x.csv", workers=workers)
+
+
+def test_auto_starts_workers_only_for_many_folders_and_cores(instances, parser, monkeypatch):
+    from phyper import _collect
+
+    parser.generate_instance_info_files(instances)
+    root = parser.hashed_resources_folder
+    monkeypatch.setattr(os, "cpu_count", lambda: 12)
+    monkeypatch.setattr(_collect, "AUTO_WORKERS_FROM", 90)
+    assert _collect._workers_for(root, "all", "auto") == 8  # one per core, at most 8
+    assert _collect._workers_for(root, "transformed_data", "auto") == 1  # 3 folders
+    assert _collect._workers_for(root, "no_such_resource", "auto") == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert _collect._workers_for(root, "all", "auto") == 1
+    assert _collect._workers_for(root, "all", 3) == 3

@@ -16,7 +16,6 @@ import concurrent.futures as cf
 import datetime
 import json
 import math
-import multiprocessing
 import os
 import threading
 import time
@@ -30,6 +29,7 @@ from .._build import read_sweep
 from .._context import context_of, instance_hash
 from .._errors import PhyperError, SweepFileError
 from .._hashing import encode_value
+from .._processes import process_pool
 from .._scan import OK, iter_folders
 from .._store import INFO_FILE, _to_json, display_value, from_json, render_info, write_atomic
 from ._errors import DecisionError, RunStateError
@@ -645,14 +645,7 @@ class Study(StudyView):
     def _default_executor(n_jobs: int) -> cf.Executor:
         if n_jobs == 1:
             return _InlineExecutor()
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        return cf.ProcessPoolExecutor(
-            max_workers=n_jobs,
-            mp_context=context,
-            initializer=_follow_driver,
-            initargs=(os.getpid(),),
-        )
+        return process_pool(n_jobs, initializer=_follow_driver, initargs=(os.getpid(),))
 
     def _start_sampler(self) -> list[Trial]:
         """Tell the sampler everything known; return the trials to resume."""
