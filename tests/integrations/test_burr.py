@@ -513,6 +513,13 @@ def test_the_sources_application_runs_to_best_model(tmp_path, monkeypatch):
     assert len(load_history(os.path.join(instance.get_resources_path(), HISTORY_FILE))) == 10
 
 
+def _lines(path) -> int:
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
 def test_killed_with_sigkill_it_resumes_at_the_next_action(tmp_path):
     epochs = 25
     reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
@@ -536,13 +543,15 @@ def test_killed_with_sigkill_it_resumes_at_the_next_action(tmp_path):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        start = history.stat().st_size if history.exists() else 0
+        # kill after a random number of new actions (of the 52 a run takes): a trigger on
+        # progress, not on time, so three kills land in training however fast the machine is
+        start = _lines(history)
+        target = start + rng.randint(1, 8)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:
-            if history.exists() and history.stat().st_size > start:
-                break  # training has started in this process
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0.0, 0.4))
+            if _lines(history) >= target:
+                break
+            time.sleep(0.002)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             process.wait()
