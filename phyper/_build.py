@@ -16,6 +16,7 @@ from ._errors import (
     PhyperError,
     SweepFileError,
 )
+from ._lookup import InstanceList
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -59,7 +60,7 @@ def _product(parser: P, base: dict[str, object], grid: Mapping[str, object], whe
     return make_grid_instances(type(parser), context, base, names, axes)
 
 
-def from_grid(parser: P, grid: Mapping[str, object], *, deduplicate: bool) -> list[P]:
+def from_grid(parser: P, grid: Mapping[str, object], *, deduplicate: bool) -> InstanceList[P]:
     return _finish(_product(parser, parser.to_dict(), grid, "the grid"), deduplicate)
 
 
@@ -83,11 +84,13 @@ def _rows(parser: P, rows: Iterable[Mapping[str, object]], label: str) -> list[P
     return instances
 
 
-def from_rows(parser: P, rows: Iterable[Mapping[str, object]], *, deduplicate: bool) -> list[P]:
+def from_rows(
+    parser: P, rows: Iterable[Mapping[str, object]], *, deduplicate: bool
+) -> InstanceList[P]:
     return _finish(_rows(parser, rows, "row"), deduplicate)
 
 
-def from_df(parser: P, df: pd.DataFrame, *, deduplicate: bool) -> list[P]:
+def from_df(parser: P, df: pd.DataFrame, *, deduplicate: bool) -> InstanceList[P]:
     records = df.to_dict(orient="records")
     return _finish(_rows(parser, records, "data frame row"), deduplicate)
 
@@ -123,7 +126,7 @@ def read_sweep(path: str | os.PathLike[str]) -> dict[str, typing.Any]:
     return document
 
 
-def from_yaml(parser: P, path: str | os.PathLike[str], *, deduplicate: bool) -> list[P]:
+def from_yaml(parser: P, path: str | os.PathLike[str], *, deduplicate: bool) -> InstanceList[P]:
     """Read a sweep file::
 
     fixed:            # values shared by every instance (optional)
@@ -153,13 +156,14 @@ def from_yaml(parser: P, path: str | os.PathLike[str], *, deduplicate: bool) -> 
     return _finish(instances, deduplicate)
 
 
-def _finish(instances: list[P], deduplicate: bool) -> list[P]:
-    """Warn about (or drop) instances that share a hash with an earlier one."""
+def _finish(instances: list[P], deduplicate: bool) -> InstanceList[P]:
+    """What every builder returns: the instances as an :class:`InstanceList`, after a warning
+    about (or without) those that share a hash with an earlier one."""
     first = distinct(instances)
     if len(first) == len(instances):
-        return instances
+        return InstanceList(instances)
     if deduplicate:
-        return list(first.values())
+        return InstanceList(first.values())
     later = next(i for i in instances if first[instance_hash(i)] is not i)
     earlier = first[instance_hash(later)]
     a, b = earlier.to_dict(), later.to_dict()
@@ -177,4 +181,4 @@ def _finish(instances: list[P], deduplicate: bool) -> list[P]:
         DuplicateInstanceWarning,
         stacklevel=3,
     )
-    return instances
+    return InstanceList(instances)

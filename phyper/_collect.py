@@ -208,18 +208,20 @@ def tidy_frame(
     index_name: str,
     loader: Loader | str | None,
     missing: MissingPolicy,
+    fetched: dict[str, object] | None = None,
 ) -> pd.DataFrame:
     """Load each ``(hash, hyperparameters, path)``; rows carry the hash and hyperparameters.
 
     The table is :func:`_reference_frame`'s, built column-wise: CSV files that share a header
     are parsed by one ``read_csv`` (a file the joint parse cannot be sure about is parsed on
     its own), other results become one frame of all their records, and the hashes and
-    hyperparameters are one row per file, repeated by its number of rows.
+    hyperparameters are one row per file, repeated by its number of rows. ``fetched`` maps
+    each path to what :func:`_fetch` gave in a worker process, so nothing is read here.
     """
     if missing not in ("warn", "raise", "ignore"):
         raise ValueError(f"missing={missing!r}: expected 'warn', 'raise' or 'ignore'")
     with gc_paused():
-        return _tidy_frame(entries, index_name, loader, missing)
+        return _tidy_frame(entries, index_name, loader, missing, fetched)
 
 
 def _tidy_frame(
@@ -437,8 +439,7 @@ def collect_from_disk(
     index_name = wildcard_name(resource)
     if workers > 1:
         entries, fetched = _read_in_processes(root, resource, relative_path, loader, workers)
-        with gc_paused():
-            return _tidy_frame(entries, index_name, loader, missing, fetched)
+        return tidy_frame(entries, index_name, loader, missing, fetched)
     with gc_paused():
         entries = [
             (folder_hash, _displayed(hyperparameters), os.path.join(path, relative_path))

@@ -16,7 +16,7 @@ from ._context import (
     wildcard_name,
 )
 from ._errors import HyperparameterValueError
-from ._lookup import find
+from ._lookup import InstanceList, find
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -58,10 +58,10 @@ def projections(instances: Sequence[Parser], names: Sequence[str]) -> pd.DataFra
     return _frame(rows, names, list(seen.values()), "hash")
 
 
-def filtered(instances: Sequence[P], values: Mapping[str, object]) -> list[P]:
+def filtered(instances: Sequence[P], values: Mapping[str, object]) -> InstanceList[P]:
     context = _context(instances)
     if context is None:
-        return []
+        return InstanceList()
     schema = context.schema
     if not isinstance(values, Mapping):
         raise HyperparameterValueError(
@@ -77,14 +77,14 @@ def filtered(instances: Sequence[P], values: Mapping[str, object]) -> list[P]:
         keys = {_hashing.encode_value(v) if exact else v for v in (spec.coerce(o) for o in options)}
         tests.append((name, keys, exact))
     encode = _hashing.encode_value
-    return [
+    return InstanceList(
         instance
         for instance in instances
         if all(
             (encode(instance.__dict__[n]) if exact else instance.__dict__[n]) in keys
             for n, keys, exact in tests
         )
-    ]
+    )
 
 
 def instances_frame(instances: Sequence[Parser], resource_name: str | None) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import operator
 import threading
 import typing
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from ._context import instance_hash, label
 from ._errors import HashNotFoundError
@@ -190,8 +190,3 @@ def _not_found(
         "expected one of their hashes (a hash from an older configuration? "
         f"`phyper describe {instance_hash[:12] or '<hash>'}` reads its folder's metadata)"
     )
-
-
-def instance_list(instances: Iterable[T]) -> InstanceList[T]:
-    """``instances`` as an :class:`InstanceList` (itself when it already is one)."""
-    return instances if type(instances) is InstanceList else InstanceList(instances)

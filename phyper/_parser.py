@@ -23,7 +23,7 @@ from ._context import (
     make_instance,
 )
 from ._errors import DeclarationError, FrozenInstanceError
-from ._lookup import InstanceList, instance_list
+from ._lookup import InstanceList
 from ._schema import Schema, build_schema
 
 if typing.TYPE_CHECKING:
@@ -196,25 +196,25 @@ class Parser:
         self: P, grid: Mapping[str, object], *, deduplicate: bool = False
     ) -> InstanceList[P]:
         """The Cartesian product of the value lists in ``grid``; others keep their defaults."""
-        return instance_list(_build.from_grid(self, grid, deduplicate=deduplicate))
+        return _build.from_grid(self, grid, deduplicate=deduplicate)
 
     def get_instances_from_dicts(
         self: P, rows: Iterable[Mapping[str, object]], *, deduplicate: bool = False
     ) -> InstanceList[P]:
         """One instance per mapping of values."""
-        return instance_list(_build.from_rows(self, rows, deduplicate=deduplicate))
+        return _build.from_rows(self, rows, deduplicate=deduplicate)
 
     def get_instances_from_df(
         self: P, df: pd.DataFrame, *, deduplicate: bool = False
     ) -> InstanceList[P]:
         """One instance per row of a DataFrame whose columns are hyperparameter names."""
-        return instance_list(_build.from_df(self, df, deduplicate=deduplicate))
+        return _build.from_df(self, df, deduplicate=deduplicate)
 
     def get_instances_from_yaml(
         self: P, path: str | os.PathLike[str], *, deduplicate: bool = False
     ) -> InstanceList[P]:
         """Instances from a YAML sweep file with ``fixed:`` values and a ``grid:``."""
-        return instance_list(_build.from_yaml(self, path, deduplicate=deduplicate))
+        return _build.from_yaml(self, path, deduplicate=deduplicate)
 
     @staticmethod
     def deduplicate(instances: Iterable[P]) -> InstanceList[P]:
@@ -254,7 +254,7 @@ class Parser:
         instances: Sequence[P], values: Mapping[str, object]
     ) -> InstanceList[P]:
         """Instances whose values match; a list or set of values accepts any of them."""
-        return instance_list(_frame.filtered(instances, values))
+        return _frame.filtered(instances, values)
 
     @staticmethod
     def get_df_of_instances(

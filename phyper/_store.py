@@ -391,6 +391,17 @@ def read_text(path: str) -> str:
     return text
 
 
+def read_json(path: str, *, what: str, error: type[Exception]) -> object | None:
+    """The JSON document in ``path``, or None if there is no such file; a file that cannot be
+    read or decoded raises ``error`` naming it as ``what`` (e.g. ``"decision file"``)."""
+    try:
+        return json.loads(read_text(path))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as problem:
+        raise error(f"{what} {path!r} is unreadable: {problem}") from None
+
+
 _FIELDS = (("resource", str), ("hash", str), ("hyperparameters", dict), ("omitted", list))
 
 

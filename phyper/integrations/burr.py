@@ -68,7 +68,7 @@ from burr.lifecycle import (
 
 from .._context import folder_name, instance_hash, is_instance
 from .._errors import PhyperError, UnknownResourceError
-from .._store import HASH_PATTERN, write_atomic, write_info_files
+from .._store import HASH_PATTERN, read_json, write_atomic, write_info_files
 from ..tune import _gate
 from ..tune._conditions import Condition, Fired, History
 from ..tune._errors import DecisionError, HookError
@@ -477,13 +477,9 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
     @staticmethod
     def _read_document(folder: str) -> dict[str, typing.Any] | None:
         path = os.path.join(folder, STATE_FILE)
-        try:
-            with open(path, "rb") as stream:
-                document = json.loads(stream.read().decode("utf-8"))
-        except FileNotFoundError:
+        document = read_json(path, what="Burr state", error=BurrStateError)
+        if document is None:
             return None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise BurrStateError(f"Burr state {path!r} is unreadable: {error}") from None
         if (
             not isinstance(document, dict)
             or document.get("format") != FORMAT

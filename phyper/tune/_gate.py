@@ -19,6 +19,7 @@ import typing
 
 from .._errors import HashNotFoundError, PhyperError
 from .._scan import hash_folders_by_prefix
+from .._store import read_json
 from ._conditions import Condition
 from ._errors import DecisionError, RunStateError
 from ._state import STATE_FILE, RunState, Status, read_state, write_state
@@ -71,13 +72,9 @@ def decision_path(folder: str, gate: str) -> str:
 def read_decision(folder: str, gate: str) -> dict[str, typing.Any] | None:
     """The recorded decision for ``gate`` in ``folder`` (checked), or None."""
     path = decision_path(folder, gate)
-    try:
-        with open(path, encoding="utf-8") as stream:
-            document = json.load(stream)
-    except FileNotFoundError:
+    document = read_json(path, what="decision file", error=RunStateError)
+    if document is None:
         return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RunStateError(f"decision file {path!r} is unreadable: {error}") from None
     if (
         not isinstance(document, dict)
         or document.get("format") != DECISION_FORMAT
