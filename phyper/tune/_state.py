@@ -34,6 +34,10 @@ class Status(str, enum.Enum):
     FAILED = "failed"  # an exception, a hook error or a non-finite metric
     AWAITING_DECISION = "awaiting_decision"  # a gate fired; `phyper decide` answers it
     STOPPED = "stopped"  # a no-go decision
+    # Ctrl-C in training, or (derived when read) "running" with no process holding run.lock;
+    # either way the run resumes from its last committed epoch when started again
+    INTERRUPTED = "interrupted"
+    PAUSED = "paused"  # at a successive-halving rung; promoted by resuming from its checkpoint
 
     def __str__(self) -> str:
         return self.value
@@ -41,6 +45,7 @@ class Status(str, enum.Enum):
 
 RUNNING, COMPLETED, FAILED = Status.RUNNING, Status.COMPLETED, Status.FAILED
 AWAITING_DECISION, STOPPED = Status.AWAITING_DECISION, Status.STOPPED
+INTERRUPTED, PAUSED = Status.INTERRUPTED, Status.PAUSED
 
 
 def now_iso() -> str:
