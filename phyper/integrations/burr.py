@@ -35,9 +35,12 @@ run unless a Burr gate records a pending decision, see :func:`await_decision`)::
                         precise_float=True)``: pandas' default parser rounds floats)
     burr_arrays/        numpy arrays of the latest state, one ``<xxh3-128>.npy`` each
 
-The state is written as JSON with exact types: numbers, strings, booleans, None, lists,
-tuples, dicts with string keys, ``pathlib.Path``, numpy scalars and numpy arrays (as ``.npy``,
-read back with ``allow_pickle=False``). Anything else is refused with
+The state is written as JSON with exact types: None, booleans, ints, floats (NaN, the
+infinities and -0.0 too), complex numbers, strings, lists, tuples, dicts with string keys,
+``pathlib.Path``, numpy scalars of every dtype but structured and object ones (long double
+included, to its last digit) and numpy arrays (as ``.npy``, read back with
+``allow_pickle=False``); each loads back equal and of the same type. Anything else (a subclass
+of these too) is refused at ``save`` with
 :class:`StateSerializationError` naming the field: Burr's default serialization would store its
 ``str()`` and hand back a string. Keep a checkpoint file's path in the state instead.
 """
@@ -122,8 +125,9 @@ def _refuse(where: str, value: object, why: str | None = None) -> typing.NoRetur
     raise StateSerializationError(
         f"state field {where} holds a {kind}{f' ({why})' if why else ''}, which PhyperPersister "
         "cannot store and read back exactly (Burr's default serialization would keep its str()). "
-        "It stores None, bool, int, float, str, pathlib.Path, numpy scalars and arrays, and "
-        "lists, tuples and str-keyed dicts of those. Save the object yourself (a checkpoint "
+        "It stores None, bool, int, float, complex, str, pathlib.Path, numpy scalars and arrays "
+        "(not of objects), and lists, tuples and str-keyed dicts of those (exactly these types, "
+        "not subclasses). Save the object yourself (a checkpoint "
         "file in the instance's folder) and keep its path in the state instead."
     )
 
@@ -134,13 +138,51 @@ def _array_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _float(value: float) -> object:
+    """A Python float as JSON: itself, or tagged text for NaN and the infinities (JSON has none)."""
+    return value if math.isfinite(value) else {TAG: "float", "value": repr(value)}
+
+
+def _numpy_scalar(value: np.generic, where: str) -> object:
+    """A numpy scalar as JSON: its dtype and a value that rebuilds it exactly."""
+    dtype = value.dtype
+    kind = dtype.kind
+    if kind == "b":
+        item: object = bool(value)
+    elif kind in "iu":
+        item = int(value)
+    elif kind == "f":
+        item = _numpy_float(value)
+    elif kind == "c":
+        item = [_numpy_float(value.real), _numpy_float(value.imag)]  # type: ignore[attr-defined]
+    elif kind in "Mm":  # datetime64, timedelta64 (NaT too): their int64 count of units
+        item = int(np.asarray(value).view(np.int64)[()])
+    elif kind == "U":
+        item = str(value)
+    elif kind == "S":
+        item = bytes(value).hex()  # type: ignore[arg-type]
+    else:  # void (structured) and object scalars
+        _refuse(where, value, "store it as a 0-d array: numpy.asarray(value)")
+    return {TAG: "numpy", "dtype": dtype.str, "value": item}
+
+
+def _numpy_float(value: np.generic) -> object:
+    if value.dtype.itemsize <= 8:  # float16, float32, float64: exact as a Python float
+        return _float(float(value))  # type: ignore[arg-type]
+    # long double: more digits than a Python float holds; numpy's shortest exact text
+    return {TAG: "float", "value": np.format_float_scientific(value, unique=True)}
+
+
 def _encode(value: object, where: str, arrays: dict[str, bytes]) -> object:
-    """JSON data for ``value``; arrays are added to ``arrays`` (file name -> .npy bytes)."""
+    """JSON data for ``value``; arrays are added to ``arrays`` (file name -> .npy bytes).
+
+    Exact types only (``type(x) is int``, not ``isinstance``): a subclass (an ``IntEnum``, an
+    ``OrderedDict``, a named tuple) would come back as its base type, so it is refused."""
     kind = type(value)
     if value is None or kind is bool or kind is int or kind is str:
         return value
     if kind is float:
-        return value if math.isfinite(value) else {TAG: "float", "value": repr(value)}  # type: ignore[arg-type]
+        return _float(value)  # type: ignore[arg-type]
     if kind is list:
         return [_encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(value)]  # type: ignore[arg-type]
     if kind is dict:
@@ -163,14 +205,48 @@ def _encode(value: object, where: str, arrays: dict[str, bytes]) -> object:
         name = xxhash.xxh3_128_hexdigest(data) + ".npy"
         arrays[name] = data
         return {TAG: "ndarray", "file": name, "dtype": array.dtype.str, "shape": list(array.shape)}
-    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
-        item = _encode(value.item(), where, arrays)
-        return {TAG: "numpy", "dtype": value.dtype.str, "value": item}
     if isinstance(value, np.generic):
-        _refuse(where, value, "store it as a 0-d array: numpy.asarray(value)")
-    if isinstance(value, pathlib.Path):
+        return _numpy_scalar(value, where)
+    if kind is complex:
+        number = typing.cast(complex, value)
+        return {TAG: "complex", "value": [_float(number.real), _float(number.imag)]}
+    if kind is _PATH:
         return {TAG: "path", "value": str(value)}
     _refuse(where, value)
+
+
+_PATH = type(pathlib.Path())  # PosixPath or WindowsPath: what Path(text) gives back
+
+
+def _decode_float(value: object) -> float:
+    if isinstance(value, dict):  # {"__phyper__": "float", "value": "nan"}
+        return float(value["value"])
+    return float(typing.cast(float, value))
+
+
+def _decode_numpy(spec: dict[str, typing.Any]) -> np.generic:
+    dtype = np.dtype(spec["dtype"])
+    item = spec["value"]
+    kind = dtype.kind
+    if kind == "f":
+        if isinstance(item, dict) and dtype.itemsize > 8:  # long double text: parsed by numpy
+            return dtype.type(item["value"])  # type: ignore[no-any-return]
+        return dtype.type(_decode_float(item))  # type: ignore[no-any-return]
+    if kind == "c":
+        real, imag = (
+            np.dtype(f"f{dtype.itemsize // 2}").type(
+                part["value"] if isinstance(part, dict) else part
+            )
+            for part in item
+        )
+        number = np.empty((), dtype)
+        number.real, number.imag = real, imag  # exact: no rounding through a Python complex
+        return number[()]  # type: ignore[no-any-return]
+    if kind in "Mm":
+        return np.array(item, dtype=np.int64).view(dtype)[()]  # type: ignore[no-any-return]
+    if kind == "S":
+        return np.bytes_(bytes.fromhex(item))
+    return dtype.type(item)  # type: ignore[no-any-return]
 
 
 def _decode(value: object, folder: str, where: str) -> object:
@@ -188,7 +264,10 @@ def _decode(value: object, folder: str, where: str) -> object:
     if tag == "path":
         return pathlib.Path(value["value"])
     if tag == "numpy":
-        return np.dtype(value["dtype"]).type(value["value"])
+        return _decode_numpy(value)
+    if tag == "complex":
+        real, imag = (_decode_float(part) for part in value["value"])
+        return complex(real, imag)
     if tag == "ndarray":
         return _load_array(folder, value, where)
     raise BurrStateError(f"state field {where} in {folder!r} has an unknown encoding {tag!r}")
@@ -227,7 +306,8 @@ def _scalar_fields(values: Mapping[str, object]) -> dict[str, object]:
         if value is None or type(value) in (bool, int, float, str):
             pass
         elif isinstance(value, np.generic) and value.dtype.kind in "biuf":
-            value = value.item()
+            # a view for pandas: a long double is rounded to a float here (exact in the state)
+            value = float(value) if value.dtype.kind == "f" else value.item()
         else:
             continue
         row[f"state.{key}" if key in HISTORY_COLUMNS else key] = value

@@ -14,9 +14,11 @@ import subprocess
 import sys
 import time
 
+import hypothesis
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import strategies as st
 
 burr = pytest.importorskip("burr")
 
@@ -62,14 +64,22 @@ def save_and_load(persister: PhyperPersister, values: dict, sequence_id: int = 0
 
 
 def same(a: object, b: object) -> bool:
-    """Equal values of the same types, all the way down (NaN equals NaN)."""
+    """Equal values of the same types, all the way down: NaN equals NaN (NaT equals NaT), and
+    -0.0 differs from 0.0."""
     if type(a) is not type(b):
         return False
-    if isinstance(a, np.ndarray):
-        nan = a.dtype.kind in "fc"
-        return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=nan)  # type: ignore[union-attr]
-    if isinstance(a, float) and np.isnan(a):
-        return bool(np.isnan(b))  # type: ignore[arg-type]
+    if isinstance(a, np.ndarray):  # bit for bit: .npy files are exact
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()  # type: ignore[union-attr]
+    if isinstance(a, (np.floating, float)):
+        if np.isnan(a):
+            return bool(np.isnan(b))  # type: ignore[arg-type]
+        return bool(a == b) and bool(np.signbit(a) == np.signbit(b))  # type: ignore[arg-type]
+    if isinstance(a, (np.complexfloating, complex)):
+        return same(np.real(a), np.real(b)) and same(np.imag(a), np.imag(b))
+    if isinstance(a, (np.datetime64, np.timedelta64)):
+        return a.dtype == b.dtype and (bool(np.isnat(a) and np.isnat(b)) or bool(a == b))  # type: ignore[union-attr,arg-type]
+    if isinstance(a, np.generic):
+        return a.dtype == b.dtype and bool(a == b)  # type: ignore[union-attr]
     if isinstance(a, (list, tuple)):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
     if isinstance(a, dict):
@@ -104,6 +114,120 @@ def test_scalars_strings_and_containers_round_trip_with_their_types(root):
     loaded = save_and_load(PhyperPersister(root), values)
     for key, value in values.items():
         assert same(loaded[key], value), (key, loaded[key], value)
+
+
+class Model:
+    def __str__(self) -> str:
+        return "Model()"
+
+
+NUMPY_SCALARS = [
+    np.float64("nan"),
+    np.float32("inf"),
+    np.float16("-inf"),
+    np.float64("-0.0"),
+    np.float32(0.1),
+    np.float16(65504),
+    np.longdouble(1) / np.longdouble(3),  # more digits than a Python float
+    np.longdouble("nan"),
+    -np.longdouble("inf"),
+    np.longdouble("-0.0"),
+    np.complex64(1.5 - 2.25j),
+    np.complex128(complex(float("nan"), float("-inf"))),
+    np.clongdouble(np.longdouble(1) / np.longdouble(3)),
+    np.bool_(False),
+    np.int8(-128),
+    np.uint64(2**64 - 1),
+    np.int64(-(2**63)),
+    np.datetime64("2024-02-29T12:30", "m"),
+    np.datetime64("NaT", "D"),
+    np.timedelta64(-5, "us"),
+    np.str_("héllo"),
+    np.bytes_(b"\x00\xffab"),
+]
+
+
+@pytest.mark.parametrize("value", NUMPY_SCALARS, ids=lambda v: f"{v.dtype.str}-{v}")
+def test_every_numpy_scalar_loads_back_with_its_dtype(root, value):
+    persister = PhyperPersister(root)
+    loaded = save_and_load(persister, {"v": value, "nested": {"in": [value, (value,)]}})
+    assert same(loaded["v"], value), (loaded["v"], value)
+    assert same(loaded["nested"], {"in": [value, (value,)]})
+    # a later application object (initialize_from) reads it too
+    assert same(PhyperPersister(root).load(None, HASH)["state"]["v"], value)
+
+
+def test_a_diverged_loss_in_state_resumes(root):
+    """Issue 16: np.mean of a diverged loss saved, then every later load failed."""
+    persister = PhyperPersister(root)
+    loss = np.mean(np.array([np.nan, 1.0], dtype=np.float32))  # a diverged loss: nan
+    counter = {"loss": loss, "best": np.float32("inf"), "lr": np.longdouble("1e-4000")}
+    loaded = save_and_load(persister, counter)
+    assert np.isnan(loaded["loss"]) and type(loaded["loss"]) is np.float32
+    assert loaded["best"] == np.inf and type(loaded["best"]) is np.float32
+    assert loaded["lr"] == np.longdouble("1e-4000") and loaded["lr"] != 0
+    row = load_history(os.path.join(persister.folder(HASH), HISTORY_FILE)).iloc[-1]
+    assert np.isnan(row["loss"]) and row["best"] == np.inf and row["lr"] == 0.0  # a float view
+
+
+def _values() -> st.SearchStrategy[object]:
+    """What a Burr state may hold, and a few things it may not (refused at save)."""
+    dtypes = [np.dtype(c) for c in "?bBhHiIlLqQefdgFDG"] + [
+        np.dtype("M8[s]"), np.dtype("m8[ns]"), np.dtype("U3"), np.dtype("S2")
+    ]  # fmt: skip
+    from hypothesis.extra import numpy as hnp
+
+    scalars = st.one_of(
+        st.sampled_from(dtypes).flatmap(lambda d: hnp.from_dtype(d).map(lambda x: d.type(x))),
+        st.sampled_from(NUMPY_SCALARS),
+    )
+    arrays = st.sampled_from(dtypes).flatmap(
+        lambda d: hnp.arrays(d, hnp.array_shapes(min_dims=0, max_dims=3, max_side=3))
+    )
+    leaves = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.complex_numbers(allow_nan=True, allow_infinity=True),
+        st.text(max_size=5),
+        st.builds(pathlib.Path, st.text("ab/", min_size=1, max_size=4)),
+        scalars,
+        arrays,
+        st.sampled_from([b"raw", {1, 2}, Model(), np.array([None], dtype=object)]),  # refused
+    )
+    return st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3),
+            st.lists(inner, max_size=3).map(tuple),
+            st.dictionaries(st.one_of(st.text(max_size=3), st.integers(0, 2)), inner, max_size=3),
+        ),
+        max_leaves=8,
+    )
+
+
+@hypothesis.settings(
+    max_examples=300, deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+@hypothesis.given(value=_values())
+def test_whatever_save_accepts_loads_back_equal_and_the_rest_is_refused_at_save(value):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        persister = PhyperPersister(folder)
+        persister.save(None, HASH, 0, "step", State({"before": 1}), "completed")
+        try:
+            persister.save(None, HASH, 1, "step", State({"v": value}), "completed")
+        except StateSerializationError as error:
+            assert "state field 'v'" in str(error)
+            assert PhyperPersister(folder).load(None, HASH)["sequence_id"] == 0  # untouched
+            return
+        finally:
+            persister.close()
+        loaded = PhyperPersister(folder).load(None, HASH)
+        assert loaded["sequence_id"] == 1
+        assert same(loaded["state"]["v"], value), (loaded["state"]["v"], value)
 
 
 @pytest.mark.parametrize(
@@ -148,11 +272,6 @@ def test_arrays_the_state_no_longer_names_are_removed(root):
     assert os.listdir(arrays) == []
 
 
-class Model:
-    def __str__(self) -> str:
-        return "Model()"
-
-
 @pytest.mark.parametrize(
     ("value", "field", "detail"),
     [
@@ -163,7 +282,8 @@ class Model:
         ({1, 2}, "'model'", "builtins.set"),
         (b"bytes", "'model'", "builtins.bytes"),
         (pd.DataFrame({"a": [1]}), "'model'", "DataFrame"),
-        (np.datetime64("2024-01-01"), "'model'", "0-d array"),
+        (np.array((1, 2.0), dtype=[("a", "<i4"), ("b", "<f8")])[()], "'model'", "0-d array"),
+        (np.int64, "'model'", "builtins.type"),
     ],
 )
 def test_values_that_cannot_round_trip_are_refused_with_the_field_named(root, value, field, detail):
