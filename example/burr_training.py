@@ -213,19 +213,13 @@ def train_with_burr(
 ) -> dict[str, typing.Any]:
     """Run (or resume) the instance's application until ``best_model`` or the review gate.
 
-    Returns ``{"status": "completed" | "awaiting_decision", "state": <final state dict>}``.
+    Returns ``{"status": "completed" | "awaiting_decision" | "stopped", "state": <final state
+    dict>}``; the folder's ``run.json`` says the same (``phyper runs`` lists it), and says
+    ``interrupted`` after Ctrl-C.
     """
     from phyper.integrations.burr import PhyperPersister
 
     ensure_preprocessed(instance)
     app = build_application(instance, review_after=review_after, hooks=hooks)
-    persister = PhyperPersister.for_instances([instance])
-    while (following := app.get_next_action()) is not None:
-        if following.name == GATE:
-            inputs = persister.gate_input(app, GATE)
-            if inputs is None:  # recorded in run.json: `phyper decide` answers it
-                return {"status": "awaiting_decision", "state": app.state.get_all()}
-            app.step(inputs=inputs)
-        else:
-            app.run(halt_after=["best_model"], halt_before=[GATE])
-    return {"status": "completed", "state": app.state.get_all()}
+    status = PhyperPersister.for_instances([instance]).run(app, gates=[GATE])
+    return {"status": status, "state": app.state.get_all()}

@@ -54,7 +54,9 @@ import json
 import math
 import os
 import pathlib
+import sys
 import typing
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -74,8 +76,10 @@ from .._errors import PhyperError, UnknownResourceError
 from .._store import HASH_PATTERN, read_json, write_atomic, write_info_files
 from ..tune import _gate
 from ..tune._conditions import Condition, Fired, History
-from ..tune._errors import DecisionError, HookError
+from ..tune._errors import DecisionError, HookError, RunLockedError
 from ..tune._hooks import EpochEndHook, FailureHook, Hook, RunStartHook, StopHook
+from ..tune._lock import FolderLock
+from ..tune._state import LOCK_FILE, METRICS_FILE, RunState, Status, read_state, write_state
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -163,7 +167,10 @@ def _numpy_scalar(value: np.generic, where: str) -> object:
         item = bytes(value).hex()  # type: ignore[arg-type]
     else:  # void (structured) and object scalars
         _refuse(where, value, "store it as a 0-d array: numpy.asarray(value)")
-    return {TAG: "numpy", "dtype": dtype.str, "value": item}
+    spec = {TAG: "numpy", "dtype": dtype.str, "value": item}
+    if np.dtype(dtype.str).type is not dtype.type:  # e.g. longlong beside int64 (both <i8)
+        spec["char"] = dtype.char
+    return spec
 
 
 def _numpy_float(value: np.generic) -> object:
@@ -226,6 +233,8 @@ def _decode_float(value: object) -> float:
 
 def _decode_numpy(spec: dict[str, typing.Any]) -> np.generic:
     dtype = np.dtype(spec["dtype"])
+    if "char" in spec and np.dtype(spec["char"]).str == dtype.str:  # the same on this platform
+        dtype = np.dtype(spec["char"])
     item = spec["value"]
     kind = dtype.kind
     if kind == "f":
@@ -476,6 +485,12 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
     ) -> None:
         """Commit one step: new arrays, the history line (fsynced), then the state file."""
         folder = self.folder(app_id, partition_key)
+        tracked = _TRACKED.get(os.path.abspath(folder)) if _TRACKED else None
+        interruption = _interruption()
+        if interruption is not None:  # the action did not run to its end: nothing to commit
+            if tracked is not None:
+                tracked.stop_on(interruption)
+            return
         values = state.get_all()
         arrays: dict[str, bytes] = {}
         encoded = {key: _encode(value, repr(key), arrays) for key, value in values.items()}
@@ -517,6 +532,8 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(array_folder, name))
             log.arrays = set(arrays)
+        if tracked is not None:
+            tracked.step_saved(status, sequence_id)
 
     def _open_log(self, folder: str, app_id: str, partition_key: str | None) -> _AppLog:
         resource = self._resource(partition_key)
@@ -656,7 +673,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
         decision = decision_input(folder, gate)
         if decision is None:
             _refuse_training_run(folder)
-            _gate.await_decision(
+            state = _gate.await_decision(
                 folder,
                 run_hash=app.uid,
                 resource=folder_name(self._resource(app.partition_key)),
@@ -664,7 +681,206 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
                 reason=reason or f"Burr application halted before action {gate!r}",
                 note=note,
             )
+            if state.epoch != _steps(app):
+                state.epoch = _steps(app)
+                write_state(folder, state)
+            tracked = _TRACKED.get(os.path.abspath(folder))
+            if tracked is not None:
+                tracked.state = state
+                tracked.release()
+        else:
+            self.track(app)  # after the decision: its status and step count from here on
         return decision
+
+    def track(self, app: Application) -> None:
+        """Keep the application's ``run.json`` true from now on, as ``tune.Run`` keeps its
+        own: ``running`` (with the folder's ``run.lock`` held, so a second process is refused
+        and a killed one shows as interrupted), ``completed`` once a step leaves the
+        application at its end, ``failed`` when an action raises, ``interrupted`` on Ctrl-C;
+        ``epoch`` is the number of steps committed. :meth:`run` and a decided
+        :meth:`gate_input` call it; calling it again is harmless.
+        """
+        folder = self.folder(app.uid, app.partition_key)
+        key = os.path.abspath(folder)
+        tracked = _TRACKED.get(key)
+        if tracked is not None and tracked.app() is app:
+            if tracked.state.status is not Status.RUNNING:
+                tracked.refresh()
+            return
+        if tracked is not None:
+            tracked.release()
+        _refuse_training_run(folder)
+        os.makedirs(folder, exist_ok=True)
+        resource = folder_name(self._resource(app.partition_key))
+        tracked = _TRACKED[key] = _Tracked(app, folder, resource)
+        tracked.refresh()
+
+    def run(self, app: Application, *, gates: Sequence[str] = ()) -> str:
+        """Run (or resume) ``app`` until its end or an undecided gate, keeping ``run.json``
+        true (:meth:`track`); returns the status it ends with: ``"completed"``,
+        ``"awaiting_decision"`` (``phyper decide`` answers it; run it again then) or
+        ``"stopped"`` (a no-go). The actions named in ``gates`` take the decision as their
+        inputs (:meth:`gate_input`). Ctrl-C marks the run ``interrupted``, an exception
+        ``failed``; both are raised again.
+        """
+        gates = list(gates)
+        self.track(app)
+        tracked = _TRACKED[os.path.abspath(self.folder(app.uid, app.partition_key))]
+        try:
+            while (following := app.get_next_action()) is not None:
+                if following.name in gates:
+                    inputs = self.gate_input(app, following.name)
+                    if inputs is None:
+                        return Status.AWAITING_DECISION.value
+                    app.step(inputs=inputs)
+                else:
+                    app.run(halt_before=gates, halt_after=[])
+        except BaseException as error:
+            tracked.stop_on(error)
+            raise
+        tracked.settle()
+        return tracked.state.status.value
+
+
+# --------------------------------------------------------------------------------- run.json
+
+
+def _steps(app: Application) -> int:
+    """How many steps the application has committed (Burr's sequence id counts from 0)."""
+    sequence_id = app.sequence_id
+    return 0 if sequence_id is None else sequence_id + 1
+
+
+def _interruption() -> BaseException | None:
+    """The Ctrl-C (or SystemExit) propagating through Burr while it saves, if any.
+
+    Burr's step catches ``Exception`` only, so when an action is interrupted it still calls
+    ``save`` from a ``finally`` block, with status "completed" and the state from *before*
+    the action: committed, the next start would skip that action. ``sys.exc_info()`` inside
+    that ``finally`` names the propagating interruption."""
+    error = sys.exc_info()[1]
+    return error if error is not None and not isinstance(error, Exception) else None
+
+
+class _Tracked:
+    """One application whose ``run.json`` the persister keeps, and the folder lock it holds
+    while the application runs."""
+
+    def __init__(self, app: Application, folder: str, resource: str) -> None:
+        self.app = weakref.ref(app)
+        self.folder = folder
+        self.lock = FolderLock(
+            os.path.join(folder, LOCK_FILE), RunLockedError, f"Burr application {app.uid}"
+        )
+        self.state = RunState(hash=app.uid, resource=resource)
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def refresh(self) -> None:
+        """At the start of a session: running (lock taken) unless a gate or a no-go holds it."""
+        app = self.app()
+        assert app is not None
+        recorded = read_state(self.folder, app.uid)
+        if recorded is not None:
+            self.state = recorded
+        if self.state.status in (Status.AWAITING_DECISION, Status.STOPPED):
+            self._write(self.state.status, _steps(app))
+        elif app.get_next_action() is None:
+            self._write(Status.COMPLETED, _steps(app), reason=_at_end(app))
+        else:
+            self._write(Status.RUNNING, _steps(app))
+
+    def step_saved(self, status: str, sequence_id: int | None) -> None:
+        """After ``save`` committed a step: the status that is now true. (A failed step keeps
+        the count: Burr numbers it, but runs the action again on the next start.)"""
+        app = self.app()
+        if app is None:
+            return
+        steps = self.state.epoch if status == "failed" or sequence_id is None else sequence_id + 1
+        if self.state.status in (Status.AWAITING_DECISION, Status.STOPPED):
+            self._write(self.state.status, steps)
+        elif status == "failed":
+            error = sys.exc_info()[1]
+            self._write(Status.FAILED, steps, error=_describe(error))
+        elif app.get_next_action() is None:
+            self._write(Status.COMPLETED, steps, reason=_at_end(app))
+        else:
+            self._write(Status.RUNNING, steps)
+
+    def stop_on(self, error: BaseException) -> None:
+        """The session ended by ``error`` (Ctrl-C: interrupted; anything else: failed)."""
+        steps = _committed_steps(self.folder, self.state.epoch)  # Burr counted the interrupted step
+        if isinstance(error, Exception):
+            if self.state.status is Status.RUNNING:
+                self._write(Status.FAILED, steps, error=_describe(error))
+        elif self.state.status in (Status.RUNNING, Status.FAILED):
+            self._write(Status.INTERRUPTED, steps, reason=_describe(error))
+        self.release()
+
+    def settle(self) -> None:
+        app = self.app()
+        if app is not None and self.state.status is Status.RUNNING:
+            self.refresh()
+
+    def _write(
+        self,
+        status: Status,
+        steps: int,
+        *,
+        reason: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        if status is Status.RUNNING and self.lock.fd is None:
+            self.lock.acquire(wait=False)  # one process per application, as tune.Run
+        state = self.state
+        changed = status is not state.status
+        if not changed and steps == state.epoch:
+            return
+        state = state.copy()
+        state.status, state.epoch = status, steps
+        if changed and status not in (Status.AWAITING_DECISION, Status.STOPPED):
+            state.reason, state.error = reason, error
+        write_state(self.folder, state) if changed else _write_steps(self.folder, state)
+        self.state = state
+        if status is not Status.RUNNING:
+            self.release()
+
+
+def _committed_steps(folder: str, default: int) -> int:
+    """The steps the folder's state file has committed (the truth, whatever was interrupted)."""
+    try:
+        document = PhyperPersister._read_document(folder)
+    except BurrStateError:
+        return default
+    return default if document is None else int(document["sequence_id"]) + 1
+
+
+def _write_steps(folder: str, state: RunState) -> None:
+    """Only the step count changed: replaced atomically, without waiting for the disk (a power
+    cut may leave the previous count, never a damaged file on a journaling file system)."""
+    state.updated = _now()
+    write_atomic(os.path.join(folder, "run.json"), state.to_bytes(), durable=False)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
+
+
+def _describe(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted (Ctrl-C); start it again to resume at the interrupted action"
+    return f"{type(error).__name__}: {error}"
+
+
+def _at_end(app: Application) -> str:
+    position = app.state.get("__PRIOR_STEP") if "__PRIOR_STEP" in app.state else None
+    return f"the application reached its end (last action {position!r})"
+
+
+_TRACKED: dict[str, _Tracked] = {}  # absolute folder -> the application kept there
 
 
 # ---------------------------------------------------------------------------------- history
@@ -694,7 +910,12 @@ def _folder_of(
 def _refuse_training_run(folder: str) -> None:
     """A Burr gate writes the folder's run.json: never over a ``tune.Run``'s own state."""
     state = _gate.read_state(folder)
-    if state is not None and (state.epoch or state.metrics_bytes or state.checkpoint):
+    if state is not None and (
+        state.metrics_bytes
+        or state.checkpoint
+        or os.path.exists(os.path.join(folder, METRICS_FILE))
+        or (state.epoch and not os.path.exists(os.path.join(folder, STATE_FILE)))
+    ):
         raise DecisionError(
             f"folder {folder!r} holds a tune.Run training run (run.json at epoch {state.epoch}); "
             "a Burr gate records its pause in the same file, so give the Burr application its "

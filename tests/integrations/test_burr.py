@@ -139,6 +139,8 @@ NUMPY_SCALARS = [
     np.int8(-128),
     np.uint64(2**64 - 1),
     np.int64(-(2**63)),
+    np.longlong(5),  # <i8 as int64 is, yet another type
+    np.ulonglong(2**64 - 1),
     np.datetime64("2024-02-29T12:30", "m"),
     np.datetime64("NaT", "D"),
     np.timedelta64(-5, "us"),
@@ -535,6 +537,58 @@ def test_a_failing_action_and_a_failing_hook(root):
         broken.run(halt_after=["finish"])
 
 
+def test_ctrl_c_inside_an_action_commits_nothing_and_the_action_runs_again(root):
+    """Burr catches Exception only: on Ctrl-C it still saves, as "completed", the state from
+    before the action, so a resumed application would skip the interrupted action."""
+    calls = []
+
+    def build(interrupt_at: int | None):
+        @action(reads=["count"], writes=["count"])
+        def count(state: State) -> State:
+            calls.append(state["count"])
+            if state["count"] == interrupt_at:
+                raise KeyboardInterrupt
+            return state.update(count=state["count"] + 1)
+
+        @action(reads=["count"], writes=["seen"])
+        def check(state: State) -> State:
+            return state.update(seen=state["count"])
+
+        persister = PhyperPersister(root)
+        return persister, (
+            ApplicationBuilder()
+            .with_actions(count=count, check=check)
+            .with_transitions(("count", "check", default), ("check", "count", default))
+            .initialize_from(
+                persister,
+                resume_at_next_action=True,
+                default_state={"count": 0, "seen": None},
+                default_entrypoint="count",
+            )
+            .with_state_persister(persister)
+            .with_identifiers(app_id=HASH)
+            .build()
+        )
+
+    persister, app = build(interrupt_at=2)
+    persister.track(app)
+    with pytest.raises(KeyboardInterrupt):
+        for _ in range(9):
+            app.step()
+    loaded = PhyperPersister(root).load(None, HASH)
+    assert (loaded["position"], loaded["sequence_id"], loaded["state"]["count"]) == ("check", 3, 2)
+    assert run_json(root, HASH)["status"] == "interrupted"
+    assert run_json(root, HASH)["epoch"] == 4
+    persister.close()
+    _, again = build(interrupt_at=None)
+    assert again.get_next_action().name == "count"  # the interrupted action, not check
+    again.step()
+    again.step()
+    assert again.state["seen"] == 3 and calls == [0, 1, 2, 2]
+    rows = load_history(os.path.join(root, "all", HASH, HISTORY_FILE))
+    assert rows["sequence_id"].tolist() == list(range(6))
+
+
 # -------------------------------------------------------------------------------- gates
 
 
@@ -702,6 +756,9 @@ def test_a_gate_decided_by_phyper_decide_in_another_process(tmp_path):
     assert final_state(tmp_path, instance)["iterations"] == 3
     root = str(tmp_path / "derived_data")
     assert tune.pending_decisions(root)["gate"].tolist() == ["review"]
+    history = tmp_path / "derived_data" / "all" / h / HISTORY_FILE
+    at_gate = run_json(root, h)
+    assert at_gate["status"] == "awaiting_decision" and at_gate["epoch"] == _lines(history) == 7
     waiting = run_example(tmp_path, *arguments)  # no decision yet: it waits again
     assert waiting.returncode == 3 and final_state(tmp_path, instance)["iterations"] == 3
 
@@ -718,10 +775,73 @@ def test_a_gate_decided_by_phyper_decide_in_another_process(tmp_path):
     state = final_state(tmp_path, instance)
     assert state["decision"] == "go" and state["decision_note"] == "curves fine"
     assert state["iterations"] == 6 and state["stopped_by"] == "max_epochs(6): reached epoch 6"
-    with open(os.path.join(root, "all", h, "run.json")) as stream:
-        recorded = json.load(stream)
-    assert recorded["decided_gates"] == ["review"] and recorded["status"] == "running"
+    recorded = run_json(root, h)
+    # issue 16: it said "running" forever, with epoch 0
+    assert recorded["decided_gates"] == ["review"] and recorded["status"] == "completed"
+    assert recorded["epoch"] == _lines(history) == 1 + 2 * 6 + 1 + 1  # every step, the gate too
     assert tune.pending_decisions(root).empty
+    listed = tune.runs(root)
+    assert listed["status"].tolist() == ["completed"] and listed["epoch"].tolist() == [15]
+
+
+def run_json(root: str, h: str) -> dict:
+    with open(os.path.join(root, "all", h, "run.json")) as stream:
+        return json.load(stream)
+
+
+def test_ctrl_c_after_a_go_marks_the_run_interrupted_and_it_resumes(tmp_path):
+    epochs = 12
+    reference_dir = tmp_path / "reference"
+    reference_dir.mkdir()
+    _, instance = example_instance(reference_dir, epochs)
+    h = instance.get_instance_hash()
+    reference = run_example(reference_dir, "burr-train", "--hash", h, "--sweep", "sweep.yaml")
+    assert reference.returncode == 0, reference.stderr
+    expected = final_state(reference_dir, instance)["validation_metrics"]
+
+    example_instance(tmp_path, epochs)
+    arguments = ("burr-train", "--hash", h, "--sweep", "sweep.yaml", "--review-after", "2")
+    assert run_example(tmp_path, *arguments).returncode == 3
+    root = str(tmp_path / "derived_data")
+    tune.decide(root, h, go=True)
+    history = tmp_path / "derived_data" / "all" / h / HISTORY_FILE
+    interrupted = False
+    for _ in range(3):  # a Ctrl-C that lands once the go was applied, while training
+        process = subprocess.Popen(
+            example_command(tmp_path, *arguments),
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": WORKTREE},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        target = _lines(history) + random.randint(1, 4)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            if _lines(history) >= target:
+                break
+            time.sleep(0.002)
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=60)
+            assert process.returncode != 0 and "KeyboardInterrupt" in stderr
+            recorded = run_json(root, h)
+            assert recorded["status"] == "interrupted", recorded
+            committed = PhyperPersister(root).load(None, h)["sequence_id"] + 1
+            assert recorded["epoch"] == committed  # the steps committed, no more
+            assert tune.runs(root)["status"].tolist() == ["interrupted"]
+            interrupted = True
+            break
+        process.communicate(timeout=60)
+    assert interrupted
+    finished = run_example(tmp_path, *arguments)
+    assert finished.returncode == 0, finished.stderr
+    recorded = run_json(root, h)
+    assert recorded["status"] == "completed" and recorded["error"] is None
+    frame = pd.read_json(history, lines=True)
+    assert frame["sequence_id"].tolist() == list(range(len(frame)))  # each step once
+    assert recorded["epoch"] == len(frame)
+    assert final_state(tmp_path, instance)["validation_metrics"] == expected
 
 
 def test_a_no_go_ends_at_best_model(tmp_path):
