@@ -91,6 +91,7 @@ __all__ = [
     "ARRAYS_DIR",
     "HISTORY_FILE",
     "STATE_FILE",
+    "STATE_FILES",
     "BurrStateError",
     "PhyperPersister",
     "StateSerializationError",
@@ -102,11 +103,20 @@ __all__ = [
     "stop_condition_for_burr",
 ]
 
-STATE_FILE = "burr_state.json"
+# the latest state alternates between two slots, each overwritten in place and sealed with a
+# digest: a write torn by a crash leaves the other slot, one step older, intact
+STATE_FILES = ("burr_state.a.json", "burr_state.b.json")
+STATE_FILE = "burr_state.json"  # version 1: one file replaced per step (still read)
 HISTORY_FILE = "burr_states.jsonl"
 ARRAYS_DIR = "burr_arrays"
 FORMAT = "phyper-burr-state"
-VERSION = 1
+VERSION = 2
+_READS = (1, 2)
+_SEAL = b', "digest": "'  # the last field of a slot: xxh3-128 of the document without it
+_SEAL_TAIL = len(_SEAL) + 32 + 2
+_PAGE = 4096  # slots grow by whole pages, so most steps overwrite without changing the size
+# history rows not yet flushed to disk ride in each slot until they add up to this much
+_HISTORY_SYNC_BYTES = 16384
 TAG = "__phyper__"  # marks an encoded value in the state JSON (a user dict may not use it)
 HISTORY_COLUMNS = ("sequence_id", "position", "status", "timestamp")
 _MAX_OPEN_LOGS = 64
@@ -339,28 +349,173 @@ def _referenced_arrays(encoded: object, found: set[str]) -> set[str]:
 # -------------------------------------------------------------------------------- persister
 
 
-_sync = getattr(os, "fdatasync", os.fsync)  # the size changed: both flush it
+_sync = getattr(os, "fdatasync", os.fsync)  # the data, and the size when it changed
+
+
+def _seal(document: dict[str, typing.Any]) -> bytes:
+    """The document as one JSON object whose last field is the digest of the rest."""
+    body = json.dumps(document, allow_nan=False).encode("utf-8")
+    return body[:-1] + _SEAL + xxhash.xxh3_128_hexdigest(body).encode("ascii") + b'"}\n'
+
+
+def _unseal(raw: bytes) -> bytes | None:
+    """The document (without its digest) if ``raw`` is a whole slot, else None (torn)."""
+    text = raw.rstrip()
+    if len(text) < _SEAL_TAIL or text[-_SEAL_TAIL:-34] != _SEAL or not text.endswith(b'"}'):
+        return None
+    body = text[:-_SEAL_TAIL] + b"}"
+    return body if xxhash.xxh3_128_hexdigest(body).encode("ascii") == text[-34:-2] else None
+
+
+def _check_document(document: object, path: str, folder: str, version: int) -> dict:
+    if (
+        not isinstance(document, dict)
+        or document.get("format") != FORMAT
+        or not isinstance(document.get("state"), dict)
+    ):
+        raise BurrStateError(
+            f"{path!r} is not a Burr state written by PhyperPersister (expected a JSON "
+            f'object with "format": {FORMAT!r})'
+        )
+    if document.get("version") != version:
+        raise BurrStateError(
+            f"{path!r} has version {document.get('version')!r}; this phyper reads {_READS}"
+        )
+    if document.get("app_id") != os.path.basename(os.path.normpath(folder)):
+        raise BurrStateError(
+            f"{path!r} records application {document.get('app_id')!r}, not its folder's "
+            "hash: the folder was renamed or the file copied from another one"
+        )
+    return document
+
+
+def _read_slots(folder: str) -> list[dict[str, typing.Any]]:
+    """The committed states in the folder, newest first (each with ``_slot``: 0, 1, or None
+    for a version-1 ``burr_state.json``). A slot torn by a crash is left out; both slots
+    damaged is an error, never a silent start from scratch."""
+    found: list[dict[str, typing.Any]] = []
+    damaged: list[str] = []
+    for index, name in enumerate(STATE_FILES):
+        path = os.path.join(folder, name)
+        try:
+            with open(path, "rb") as stream:
+                raw = stream.read()
+        except FileNotFoundError:
+            continue
+        body = _unseal(raw)
+        if body is None:
+            if raw.strip():
+                damaged.append(path)
+            continue
+        document = _check_document(json.loads(body), path, folder, VERSION)
+        document["_slot"] = index
+        found.append(document)
+    path = os.path.join(folder, STATE_FILE)
+    legacy = read_json(path, what="Burr state", error=BurrStateError)
+    if legacy is not None:
+        document = _check_document(legacy, path, folder, 1)
+        document["_slot"], document["commit"] = None, -1
+        document.setdefault("history_tail", "")
+        found.append(document)
+    if len(damaged) == len(STATE_FILES):
+        raise BurrStateError(
+            f"both state files {damaged} are damaged (their digests do not match): edited by "
+            "hand, or the disk failed; restore one, or delete the folder's burr_* files to "
+            "start over"
+        )
+    found.sort(key=lambda document: int(document["commit"]), reverse=True)
+    return found
+
+
+def _sync_folder(path: str) -> None:
+    """Make the names created in a folder durable (a no-op where folders cannot be opened)."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 class _AppLog:
-    """The append handle of one application's history, and what its committed state uses."""
+    """One application's open files: its history (appended) and its two state slots
+    (overwritten in place), and what the two committed states refer to."""
 
-    def __init__(self, folder: str, committed: dict[str, typing.Any] | None) -> None:
+    def __init__(self, folder: str, slots: list[dict[str, typing.Any]]) -> None:
+        self.folder = folder
+        committed = slots[0] if slots else None
         path = os.path.join(folder, HISTORY_FILE)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        self.history = os.open(path, flags | os.O_APPEND, 0o666)
+        self.slots: list[int] = []
+        try:
+            for name in STATE_FILES:
+                self.slots.append(os.open(os.path.join(folder, name), flags, 0o666))
+            self.sizes = [os.fstat(fd).st_size for fd in self.slots]
+            _sync_folder(folder)  # the files' names survive a power cut from the first step
+            self.size = self._recover_history(path, committed)
+        except BaseException:
+            self.close()
+            raise
+        self.pending = b""  # rows appended since the history was last flushed
+        self.commit = -1 if committed is None else int(committed["commit"])
+        slot = None if committed is None else committed["_slot"]
+        self.next_slot = 1 if slot == 0 else 0
+        self.arrays = set() if committed is None else _referenced_arrays(committed["state"], set())
+        self.previous_arrays = (
+            _referenced_arrays(slots[1]["state"], set()) if len(slots) > 1 else set()
+        )
+        self.legacy = os.path.exists(os.path.join(folder, STATE_FILE))
+
+    def _recover_history(self, path: str, committed: dict[str, typing.Any] | None) -> int:
+        """Cut the rows of steps never committed; put back the committed rows that a power
+        cut took from the file (each state carries the rows not yet flushed)."""
         recorded = 0 if committed is None else int(committed["history_bytes"])
-        self.stream = open(path, "ab")  # noqa: SIM115 - kept open across steps
-        size = os.fstat(self.stream.fileno()).st_size
-        if size < recorded:
-            self.stream.close()
+        tail = b"" if committed is None else committed["history_tail"].encode("utf-8")
+        start = recorded - len(tail)
+        size = os.fstat(self.history).st_size
+        if size < start:
             raise BurrStateError(
-                f"{path!r} has {size} bytes but the state in {folder!r} recorded {recorded}: "
-                "history rows were lost (restore the file, or delete the folder's burr_* files "
-                "to start over)"
+                f"{path!r} has {size} bytes but the state in {self.folder!r} recorded "
+                f"{recorded}: history rows were lost (restore the file, or delete the folder's "
+                "burr_* files to start over)"
             )
         if size > recorded:  # rows of steps whose state was never committed: replayed
-            self.stream.truncate(recorded)
-        self.size = recorded
-        self.arrays = set() if committed is None else _referenced_arrays(committed["state"], set())
+            os.ftruncate(self.history, recorded)
+        if tail and os.pread(self.history, len(tail), start) != tail:
+            os.ftruncate(self.history, start)
+            os.write(self.history, tail)
+        if tail:
+            _sync(self.history)
+        return recorded
+
+    def append(self, line: bytes) -> None:
+        os.write(self.history, line)
+        self.size += len(line)
+        self.pending += line
+        if len(self.pending) > _HISTORY_SYNC_BYTES:
+            _sync(self.history)
+            self.pending = b""
+
+    def write_state(self, data: bytes) -> None:
+        """Overwrite the older slot with ``data``, padded, and wait for the disk: the commit."""
+        index = self.next_slot
+        size = self.sizes[index]
+        if len(data) < size:
+            data += b" " * (size - len(data))  # JSON allows trailing whitespace
+        else:
+            data += b" " * (-len(data) % _PAGE)
+        os.pwrite(self.slots[index], data, 0)
+        _sync(self.slots[index])
+        self.sizes[index] = len(data)
+        self.next_slot = 1 - index
+        self.commit += 1
+
+    def close(self) -> None:
+        for descriptor in (self.history, *self.slots):
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
+        self.slots = []
 
 
 class PhyperPersister(BaseStatePersister, BaseCopyable):
@@ -498,40 +653,54 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
         if log is None:
             log = self._open_log(folder, app_id, partition_key)
         array_folder = os.path.join(folder, ARRAYS_DIR)
-        for name, data in arrays.items():
-            if name not in log.arrays:
-                os.makedirs(array_folder, exist_ok=True)
+        new_arrays = [name for name in arrays if name not in log.arrays]
+        if new_arrays:
+            created = not os.path.isdir(array_folder)
+            os.makedirs(array_folder, exist_ok=True)
+            for name in new_arrays:
                 if not os.path.exists(os.path.join(array_folder, name)):
-                    write_atomic(os.path.join(array_folder, name), data)
+                    write_atomic(os.path.join(array_folder, name), arrays[name])
+            _sync_folder(array_folder)  # their names on disk before a state refers to them
+            if created:
+                _sync_folder(folder)
         timestamp = datetime.datetime.now(datetime.timezone.utc).isoformat()
         row = {"sequence_id": sequence_id, "position": position, "status": status}
         row["timestamp"] = timestamp
         row.update(_scalar_fields(values))
         line = (json.dumps(row, allow_nan=True) + "\n").encode("utf-8")
-        log.stream.write(line)
-        log.stream.flush()
-        _sync(log.stream.fileno())
-        log.size += len(line)
+        log.append(line)  # not yet flushed: the state carries it until it is
         document = {
             "format": FORMAT,
             "version": VERSION,
             "app_id": app_id,
             "partition_key": partition_key,
+            "commit": log.commit + 1,
             "sequence_id": sequence_id,
             "position": position,
             "status": status,
             "created_at": timestamp,
             "history_bytes": log.size,
+            "history_tail": log.pending.decode("utf-8"),
             "state": encoded,
         }
-        data = (json.dumps(document, allow_nan=False) + "\n").encode("utf-8")
-        write_atomic(os.path.join(folder, STATE_FILE), data)
-        # only now, with the new state durable, may arrays it no longer names go
+        log.write_state(_seal(document))
+        # only now, with the new state durable, may arrays go that neither it nor the
+        # state before it (the other slot, read if this one is ever torn) names
         if log.arrays != arrays.keys():
-            for name in log.arrays - arrays.keys():
+            keep = log.arrays | arrays.keys()
+            for name in log.previous_arrays - keep:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(array_folder, name))
-            log.arrays = set(arrays)
+            log.previous_arrays, log.arrays = log.arrays, set(arrays)
+        elif log.previous_arrays != log.arrays:
+            for name in log.previous_arrays - log.arrays:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(array_folder, name))
+            log.previous_arrays = set(log.arrays)
+        if log.legacy and log.commit >= 1:  # both slots hold newer states than version 1's
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(folder, STATE_FILE))
+            log.legacy = False
         if tracked is not None:
             tracked.step_saved(status, sequence_id)
 
@@ -541,8 +710,8 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
         os.makedirs(folder, exist_ok=True)
         if instance is not None:
             write_info_files([instance], [resource])
-        log = _AppLog(folder, self._read_document(folder))
-        self._remove_orphan_arrays(folder, log.arrays)
+        log = _AppLog(folder, _read_slots(folder))
+        self._remove_orphan_arrays(folder, log.arrays | log.previous_arrays)
         if len(self._logs) >= _MAX_OPEN_LOGS:
             self.close()
         self._logs[folder] = log
@@ -560,9 +729,9 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
                     os.unlink(entry.path)
 
     def close(self) -> None:
-        """Close the history files kept open between steps (reopened as needed)."""
+        """Close the files kept open between steps (reopened as needed)."""
         for log in self._logs.values():
-            log.stream.close()
+            log.close()
         self._logs.clear()
 
     def __del__(self) -> None:
@@ -573,29 +742,9 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
 
     @staticmethod
     def _read_document(folder: str) -> dict[str, typing.Any] | None:
-        path = os.path.join(folder, STATE_FILE)
-        document = read_json(path, what="Burr state", error=BurrStateError)
-        if document is None:
-            return None
-        if (
-            not isinstance(document, dict)
-            or document.get("format") != FORMAT
-            or not isinstance(document.get("state"), dict)
-        ):
-            raise BurrStateError(
-                f"{path!r} is not a Burr state written by PhyperPersister (expected a JSON "
-                f'object with "format": {FORMAT!r})'
-            )
-        if document.get("version") != VERSION:
-            raise BurrStateError(
-                f"{path!r} has version {document.get('version')!r}; this phyper reads {VERSION}"
-            )
-        if document.get("app_id") != os.path.basename(os.path.normpath(folder)):
-            raise BurrStateError(
-                f"{path!r} records application {document.get('app_id')!r}, not its folder's "
-                "hash: the folder was renamed or the file copied from another one"
-            )
-        return document
+        """The newest committed state of the folder, or None."""
+        slots = _read_slots(folder)
+        return slots[0] if slots else None
 
     def load(
         self,
@@ -640,9 +789,12 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
             for entry in entries:
                 if not HASH_PATTERN.match(entry.name):
                     continue
-                with contextlib.suppress(FileNotFoundError):
-                    modified = os.stat(os.path.join(entry.path, STATE_FILE)).st_mtime
-                    found.append((modified, entry.name))
+                times = []
+                for name in (*STATE_FILES, STATE_FILE):
+                    with contextlib.suppress(FileNotFoundError):
+                        times.append(os.stat(os.path.join(entry.path, name)).st_mtime)
+                if times:
+                    found.append((max(times), entry.name))
         return [name for _, name in sorted(found, reverse=True)]
 
     # ------------------------------------------------------------------------------ gates
@@ -907,6 +1059,10 @@ def _folder_of(
     return os.fspath(typing.cast(str, instance_or_folder))
 
 
+def _has_burr_state(folder: str) -> bool:
+    return any(os.path.exists(os.path.join(folder, name)) for name in (*STATE_FILES, STATE_FILE))
+
+
 def _refuse_training_run(folder: str) -> None:
     """A Burr gate writes the folder's run.json: never over a ``tune.Run``'s own state."""
     state = _gate.read_state(folder)
@@ -914,7 +1070,7 @@ def _refuse_training_run(folder: str) -> None:
         state.metrics_bytes
         or state.checkpoint
         or os.path.exists(os.path.join(folder, METRICS_FILE))
-        or (state.epoch and not os.path.exists(os.path.join(folder, STATE_FILE)))
+        or (state.epoch and not _has_burr_state(folder))
     ):
         raise DecisionError(
             f"folder {folder!r} holds a tune.Run training run (run.json at epoch {state.epoch}); "

@@ -30,6 +30,7 @@ from phyper.integrations.burr import (  # noqa: E402
     ARRAYS_DIR,
     HISTORY_FILE,
     STATE_FILE,
+    STATE_FILES,
     BurrStateError,
     PhyperPersister,
     StateSerializationError,
@@ -54,6 +55,17 @@ class Declaration(phyper.Parser):
 @pytest.fixture
 def root(tmp_path) -> str:
     return str(tmp_path / "derived_data")
+
+
+def newest_slot(folder: str) -> dict:
+    """The newest of the two state files: each is plain JSON (padded with spaces)."""
+    documents = []
+    for name in STATE_FILES:
+        with open(os.path.join(folder, name)) as stream:
+            text = stream.read()
+        if text.strip():
+            documents.append(json.loads(text))
+    return max(documents, key=lambda document: document["commit"])
 
 
 def save_and_load(persister: PhyperPersister, values: dict, sequence_id: int = 0) -> dict:
@@ -255,8 +267,7 @@ def test_arrays_round_trip_exactly_as_npy_files(root, array):
     loaded = save_and_load(persister, {"weights": array, "nested": {"rows": [array]}})
     assert same(loaded["weights"], array) and same(loaded["nested"]["rows"][0], array)
     folder = persister.folder(HASH)
-    with open(os.path.join(folder, STATE_FILE)) as stream:
-        document = json.load(stream)
+    document = newest_slot(folder)
     reference = document["state"]["weights"]
     assert reference["__phyper__"] == "ndarray" and reference["dtype"] == array.dtype.str
     stored = os.path.join(folder, ARRAYS_DIR, reference["file"])
@@ -264,13 +275,17 @@ def test_arrays_round_trip_exactly_as_npy_files(root, array):
     assert os.listdir(os.path.join(folder, ARRAYS_DIR)) == [reference["file"]]  # shared
 
 
-def test_arrays_the_state_no_longer_names_are_removed(root):
+def test_arrays_neither_of_the_two_last_states_names_are_removed(root):
     persister = PhyperPersister(root)
     save_and_load(persister, {"w": np.zeros(3)}, 0)
     save_and_load(persister, {"w": np.ones(3)}, 1)
     arrays = os.path.join(persister.folder(HASH), ARRAYS_DIR)
+    assert len(os.listdir(arrays)) == 2  # the state before is the fallback of a torn write
+    save_and_load(persister, {"w": np.full(3, 2.0)}, 2)
+    assert len(os.listdir(arrays)) == 2
+    assert same(save_and_load(persister, {"w": None}, 3)["w"], None)
     assert len(os.listdir(arrays)) == 1
-    assert same(save_and_load(persister, {"w": None}, 2)["w"], None)
+    save_and_load(persister, {"w": None}, 4)
     assert os.listdir(arrays) == []
 
 
@@ -295,7 +310,7 @@ def test_values_that_cannot_round_trip_are_refused_with_the_field_named(root, va
     message = str(error.value)
     assert f"state field {field} " in message and detail in message
     assert "keep its path in the state instead" in message
-    assert not os.path.exists(os.path.join(root, "all", HASH, STATE_FILE))  # nothing written
+    assert not os.path.exists(os.path.join(root, "all", HASH))  # nothing written
 
 
 def test_a_model_in_state_stops_a_real_application_with_the_message(root):
@@ -352,11 +367,81 @@ def test_a_line_of_an_uncommitted_step_is_cut_off_by_the_next_save(root):
 
 def test_lost_history_rows_are_an_error_not_a_silent_restart(root):
     persister = PhyperPersister(root)
-    save_and_load(persister, {"loss": 1.0}, 0)
+    for step in range(40):  # 40 kB of rows: more than the states carry unflushed
+        save_and_load(persister, {"loss": 1.0 / (step + 1), "note": "x" * 1000}, step)
     persister.close()
     open(os.path.join(persister.folder(HASH), HISTORY_FILE), "w").close()
     with pytest.raises(BurrStateError, match="history rows were lost"):
-        save_and_load(PhyperPersister(root), {"loss": 0.5}, 1)
+        save_and_load(PhyperPersister(root), {"loss": 0.5}, 40)
+
+
+def test_rows_a_power_cut_took_from_the_history_are_put_back(root):
+    """Rows are flushed to disk in batches; until then each committed state carries them."""
+    persister = PhyperPersister(root)
+    for step in range(5):
+        save_and_load(persister, {"loss": 1.0 / (step + 1)}, step)
+    persister.close()
+    path = os.path.join(persister.folder(HASH), HISTORY_FILE)
+    whole = load_history(path)
+    with open(path, "r+b") as stream:  # what a power cut may leave: the unflushed rows gone
+        stream.truncate(0)
+    save_and_load(PhyperPersister(root), {"loss": 0.1}, 5)
+    again = load_history(path)
+    assert again["loss"].tolist() == [*whole["loss"].tolist(), 0.1]
+    assert again["sequence_id"].tolist() == list(range(6))
+
+
+def test_a_state_torn_by_a_crash_falls_back_to_the_step_before(root):
+    persister = PhyperPersister(root)
+    save_and_load(persister, {"w": np.zeros(3), "loss": 1.0}, 0)
+    save_and_load(persister, {"w": np.ones(3), "loss": 0.5}, 1)
+    save_and_load(persister, {"w": np.full(3, 2.0), "loss": 0.25}, 2)
+    persister.close()
+    folder = persister.folder(HASH)
+    newest = STATE_FILES[newest_slot(folder)["commit"] % 2]  # slot a holds commits 0, 2, ...
+    with open(os.path.join(folder, newest), "r+b") as stream:  # a write cut off half-way
+        stream.seek(40)
+        stream.write(b"#" * 20)
+    loaded = PhyperPersister(root).load(None, HASH)
+    assert loaded["sequence_id"] == 1 and loaded["state"]["loss"] == 0.5
+    assert same(loaded["state"]["w"], np.ones(3))  # its array was kept for this
+    # resumed from there: the next step replaces the torn state and the history is cut back
+    assert save_and_load(PhyperPersister(root), {"w": None, "loss": 0.3}, 2)["loss"] == 0.3
+    rows = load_history(os.path.join(folder, HISTORY_FILE))
+    assert rows["loss"].tolist() == [1.0, 0.5, 0.3]
+    with (
+        open(os.path.join(folder, STATE_FILES[0]), "r+b") as a,
+        open(os.path.join(folder, STATE_FILES[1]), "r+b") as b,
+    ):
+        a.write(b"#"), b.write(b"#")
+    with pytest.raises(BurrStateError, match="both state files"):
+        PhyperPersister(root).load(None, HASH)
+
+
+def test_a_version_1_state_file_is_read_and_replaced(root):
+    folder = os.path.join(root, "all", HASH)
+    os.makedirs(folder)
+    legacy = {
+        "format": "phyper-burr-state",
+        "version": 1,
+        "app_id": HASH,
+        "partition_key": None,
+        "sequence_id": 4,
+        "position": "train",
+        "status": "completed",
+        "created_at": "2026-11-30T10:00:00+00:00",
+        "history_bytes": 0,
+        "state": {"epoch": 4, "loss": {"__phyper__": "float", "value": "inf"}},
+    }
+    with open(os.path.join(folder, STATE_FILE), "w") as stream:
+        json.dump(legacy, stream)
+    persister = PhyperPersister(root)
+    loaded = persister.load(None, HASH)
+    assert loaded["sequence_id"] == 4 and loaded["state"]["loss"] == float("inf")
+    save_and_load(persister, {"epoch": 5}, 5)
+    assert os.path.exists(os.path.join(folder, STATE_FILE))  # still the fallback
+    save_and_load(persister, {"epoch": 6}, 6)
+    assert not os.path.exists(os.path.join(folder, STATE_FILE))
 
 
 def test_ids_partitions_and_listing(root):
@@ -369,7 +454,7 @@ def test_ids_partitions_and_listing(root):
         persister.save("study-1", HASH, 0, "a", State({}), "completed")
     seed_hash = instance.get_instance_hash("by_seed")
     persister.save("by_seed", seed_hash, 0, "a", State({"x": 1}), "completed")
-    assert os.path.isfile(os.path.join(instance.get_resources_path("by_seed"), STATE_FILE))
+    assert newest_slot(instance.get_resources_path("by_seed"))["state"] == {"x": 1}
     assert persister.list_app_ids("by_seed") == [seed_hash]
     assert persister.list_app_ids(None) == []
     assert persister.load("by_seed", None)["app_id"] == seed_hash  # the latest of the partition
@@ -387,7 +472,8 @@ def test_a_state_file_copied_into_another_folder_is_refused(root):
     save_and_load(persister, {"x": 1})
     other = os.path.join(root, "all", "f" * 32)
     os.makedirs(other)
-    os.link(os.path.join(persister.folder(HASH), STATE_FILE), os.path.join(other, STATE_FILE))
+    for name in STATE_FILES:
+        os.link(os.path.join(persister.folder(HASH), name), os.path.join(other, name))
     with pytest.raises(BurrStateError, match="copied from another"):
         persister.load(None, "f" * 32)
 
