@@ -1,13 +1,26 @@
-"""Per-step cost of phyper's Burr persister beside Burr's own: in memory, SQLite with default
-settings, SQLite with a WAL connection, and PhyperPersister (a durable write per step: the
-history line fsynced, then the state file written to a temporary file, fsynced and renamed).
+"""Per-step cost of phyper's Burr persister beside Burr's own, side by side in one run.
 
 Each persister backs the same one-action Burr application (a counter, a loss and a short string
-in state) stepped ``--steps`` times; the figure is the median wall time of one ``app.step()``,
-Burr's own work included. A last row adds a 1,000-float numpy array to the state, which only
-PhyperPersister stores faithfully (Burr's serialization turns it into its ``str()``).
+in state); the figure is the median wall time of one ``app.step()``, Burr's own work included.
+The persisters take turns, a block of steps each per round, so a disk that slows down for a
+moment slows all of them alike (this machine is shared).
 
-    python bench/bench_burr.py [--steps 500] [--dir TMPDIR]
+What each row guarantees when ``save`` returns:
+
+- Burr's ``InMemoryPersister``: nothing on disk.
+- Burr's ``SQLitePersister``, default settings: rollback journal, ``synchronous=FULL`` (Python's
+  default): durable; the journal and the database are synced per commit.
+- ``SQLitePersister`` on a WAL connection, ``synchronous=FULL`` (what ``PRAGMA
+  journal_mode=WAL`` leaves): durable; one sync of the write-ahead log per commit. The target.
+- the same with ``synchronous=NORMAL``: atomic, but a power cut may lose the last commits (the
+  log is synced at checkpoints only). For reference: it does less than the others.
+- ``PhyperPersister``: durable; one in-place write of a state slot and one ``fdatasync`` per
+  step (the history's rows are flushed in batches and carried by each state until then).
+- ``PhyperPersister`` with a 1,000-float numpy array that changes every step: also the array's
+  ``.npy`` (written, synced, renamed) and its folder synced. Burr's serialization would store
+  the array's ``str()``, so no SQLite row compares.
+
+    python bench/bench_burr.py [--steps 500] [--rounds 10] [--dir TMPDIR]
 """
 
 from __future__ import annotations
@@ -19,6 +32,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
+import typing
 
 import numpy as np
 from burr.core import ApplicationBuilder, State, action, default
@@ -29,7 +43,7 @@ from phyper.integrations.burr import PhyperPersister
 APP_ID = "0123456789abcdef0123456789abcdef"
 
 
-def application(persister, with_array: bool):
+def application(persister: typing.Any, with_array: bool) -> typing.Any:
     @action(reads=["count"], writes=["count", "loss", "note", "weights"])
     def step(state: State) -> State:
         count = state["count"] + 1
@@ -48,62 +62,69 @@ def application(persister, with_array: bool):
     )
 
 
-def per_step(persister, steps: int, with_array: bool = False) -> float:
-    app = application(persister, with_array)
-    for _ in range(10):  # warm up
-        app.step()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        app.step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def sqlite_wal(path: str, synchronous: str) -> SQLitePersister:
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute(f"PRAGMA synchronous={synchronous}")
+    persister = SQLitePersister(path, connection=connection)
+    persister.initialize()
+    return persister
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--steps", type=int, default=500, help="steps per persister in all")
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--dir", default=None, help="where the files go (default: a temp dir)")
     arguments = parser.parse_args()
     folder = tempfile.mkdtemp(dir=arguments.dir, prefix="bench_burr_")
     try:
-        rows = [
-            (
-                "Burr InMemoryPersister (nothing on disk)",
-                per_step(InMemoryPersister(), arguments.steps),
-            )
-        ]
         default_sqlite = SQLitePersister(os.path.join(folder, "default.db"))
         default_sqlite.initialize()
-        rows.append(
-            ("Burr SQLitePersister, default settings", per_step(default_sqlite, arguments.steps))
-        )
-        connection = sqlite3.connect(os.path.join(folder, "wal.db"))
-        connection.execute("PRAGMA journal_mode=WAL")
-        wal = SQLitePersister(os.path.join(folder, "wal.db"), connection=connection)
-        wal.initialize()
-        rows.append(("Burr SQLitePersister, WAL connection", per_step(wal, arguments.steps)))
-        phyper_root = os.path.join(folder, "derived_data")
-        rows.append(
+        mode = default_sqlite.connection.execute("PRAGMA synchronous").fetchone()[0]
+        assert mode == 2, f"expected synchronous=FULL (2) by default, found {mode}"
+        contenders = [
+            ("Burr InMemoryPersister (nothing on disk)", InMemoryPersister(), False),
+            ("Burr SQLitePersister, default (FULL)", default_sqlite, False),
             (
-                "PhyperPersister (durable every step)",
-                per_step(PhyperPersister(phyper_root), arguments.steps),
-            )
-        )
-        shutil.rmtree(phyper_root)
-        rows.append(
+                "Burr SQLitePersister, WAL, FULL",
+                sqlite_wal(os.path.join(folder, "wal.db"), "FULL"),
+                False,
+            ),
             (
-                "PhyperPersister, + a 1,000-float array",
-                per_step(PhyperPersister(phyper_root), arguments.steps, with_array=True),
-            )
-        )
+                "  (WAL, NORMAL: not durable per step)",
+                sqlite_wal(os.path.join(folder, "normal.db"), "NORMAL"),
+                False,
+            ),
+            ("PhyperPersister (durable every step)", PhyperPersister(folder + "/a"), False),
+            ("PhyperPersister, + a 1,000-float array", PhyperPersister(folder + "/b"), True),
+        ]
+        apps = [application(persister, with_array) for _, persister, with_array in contenders]
+        for app in apps:  # warm up: files created, caches filled
+            for _ in range(10):
+                app.step()
+        times: list[list[float]] = [[] for _ in apps]
+        block = max(1, arguments.steps // arguments.rounds)
+        for _ in range(arguments.rounds):
+            for app, figures in zip(apps, times, strict=True):
+                for _ in range(block):
+                    start = time.perf_counter()
+                    app.step()
+                    figures.append(time.perf_counter() - start)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    reference = rows[1][1]
-    print(f"one app.step() with each persister, median of {arguments.steps} steps")
-    print(f"{'persister':<42} {'per step':>10} {'vs SQLite default':>18}")
-    for name, seconds in rows:
-        print(f"{name:<42} {seconds * 1e6:>8.0f} us {seconds / reference:>17.2f}x")
+    medians = [statistics.median(figures) for figures in times]
+    # the mean counts what happens now and then (SQLite's checkpoints, phyper's batched
+    # history flushes), which a median hides
+    means = [statistics.fmean(figures) for figures in times]
+    print(f"one app.step() with each persister, {len(times[0])} steps each, interleaved")
+    print("(ratios: to Burr's SQLitePersister on a WAL connection, synchronous=FULL)")
+    print(f"{'persister':<42} {'median':>9} {'ratio':>6} {'mean':>9} {'ratio':>6}")
+    for (name, _, _), median, mean in zip(contenders, medians, means, strict=True):
+        print(
+            f"{name:<42} {median * 1e6:>6.0f} us {median / medians[2]:>5.2f}x "
+            f"{mean * 1e6:>6.0f} us {mean / means[2]:>5.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ _SEAL = b', "digest": "'  # the last field of a slot: xxh3-128 of the document w
 _SEAL_TAIL = len(_SEAL) + 32 + 2
 _PAGE = 4096  # slots grow by whole pages, so most steps overwrite without changing the size
 # history rows not yet flushed to disk ride in each slot until they add up to this much
-_HISTORY_SYNC_BYTES = 16384
+_HISTORY_SYNC_BYTES = 4096
 TAG = "__phyper__"  # marks an encoded value in the state JSON (a user dict may not use it)
 HISTORY_COLUMNS = ("sequence_id", "position", "status", "timestamp")
 _MAX_OPEN_LOGS = 64
@@ -555,6 +555,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
         self._instances = list(instances) if instances is not None else None
         self._by_hash: dict[tuple[str | None, str], Parser] = {}
         self._logs: dict[str, _AppLog] = {}
+        self._folders: dict[tuple[str, str | None], str] = {}  # checked once per application
 
     @classmethod
     def for_instances(
@@ -638,8 +639,11 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
         status: typing.Literal["completed", "failed"],
         **kwargs: typing.Any,
     ) -> None:
-        """Commit one step: new arrays, the history line (fsynced), then the state file."""
-        folder = self.folder(app_id, partition_key)
+        """Commit one step: new arrays, the history line (appended), then the state (written
+        over the older of the two slots and flushed to disk: the commit)."""
+        folder = self._folders.get((app_id, partition_key))
+        if folder is None:
+            folder = self._folders[(app_id, partition_key)] = self.folder(app_id, partition_key)
         tracked = _TRACKED.get(os.path.abspath(folder)) if _TRACKED else None
         interruption = _interruption()
         if interruption is not None:  # the action did not run to its end: nothing to commit
