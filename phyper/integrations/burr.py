@@ -890,7 +890,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
                         return Status.AWAITING_DECISION.value
                     app.step(inputs=inputs)
                 else:
-                    app.run(halt_before=gates, halt_after=[])
+                    app.run(halt_before=gates, halt_after=_final_actions(app))
         except BaseException as error:
             tracked.stop_on(error)
             raise
@@ -899,6 +899,13 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
 
 
 # --------------------------------------------------------------------------------- run.json
+
+
+def _final_actions(app: Application) -> list[str]:
+    """The actions with no way out: where ``app.run`` halts (Burr wants a halt condition)."""
+    graph = app.graph
+    sources = {transition.from_.name for transition in graph.transitions}
+    return [action.name for action in graph.actions if action.name not in sources]
 
 
 def _steps(app: Application) -> int:
