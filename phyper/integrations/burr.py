@@ -22,18 +22,22 @@ app = (
     .with_identifiers(app_id=instance.get_instance_hash())
     .build()
 )
-app.run(halt_after=["best"])      # killed and started again, it resumes at the next action
+persister.run(app)  # app.run() that keeps run.json true; killed and started again, it resumes
 ```
 
-In the folder (the layout of ``tune.Run``'s files is untouched; both never share a folder's
-run unless a Burr gate records a pending decision, see :func:`await_decision`)::
+In the folder (beside ``run.json``, which :meth:`PhyperPersister.run` and gates keep as
+``tune.Run`` does; a Burr application never takes over a ``tune.Run``'s folder)::
 
-    burr_state.json     the latest state, replaced atomically (temporary file, fsync, rename)
+    burr_state.a.json   the latest state and the one before, written alternately: each slot
+    burr_state.b.json   is overwritten in place and flushed (one fdatasync per step), one JSON
+                        object padded with spaces, its last field a digest of the rest, so a
+                        write torn by a crash is seen and the other slot used
     burr_states.jsonl   one JSON line per step: sequence_id, position, status, timestamp and
-                        the state's scalar fields; appended and fsynced before the state file
+                        the state's scalar fields; appended before the state, flushed every
+                        4 KiB, the lines not yet flushed carried in each state until then
                         (:func:`load_history`, or ``pandas.read_json(path, lines=True,
                         precise_float=True)``: pandas' default parser rounds floats)
-    burr_arrays/        numpy arrays of the latest state, one ``<xxh3-128>.npy`` each
+    burr_arrays/        numpy arrays of the last two states, one ``<xxh3-128>.npy`` each
 
 The state is written as JSON with exact types: None, booleans, ints, floats (NaN, the
 infinities and -0.0 too), complex numbers, strings, lists, tuples, dicts with string keys,
@@ -527,10 +531,12 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
     instance). ``PhyperPersister.for_instances(instances)`` also checks that every application
     id is the hash of one of them and writes phyper's metadata file into the folder.
 
-    Each step is durable when Burr's ``save`` returns: the history line is appended and
-    fsynced, then ``burr_state.json`` is replaced atomically. After a ``kill -9`` the last
-    committed state is read back; a history line of a step that was not committed is cut off
-    by the next save. One process writes to an application at a time.
+    Each step is durable when Burr's ``save`` returns (as SQLite's with ``synchronous=FULL``):
+    the history line is appended, then the older of two state slots is overwritten and
+    flushed. After a ``kill -9`` or a power cut the newest whole state is read back; a history
+    line of a step that was not committed is cut off, and lines a power cut took are put back
+    from the state. One process writes to an application at a time (:meth:`run` and
+    :meth:`track` lock the folder).
     """
 
     def __init__(
@@ -878,10 +884,16 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
         ``"stopped"`` (a no-go). The actions named in ``gates`` take the decision as their
         inputs (:meth:`gate_input`). Ctrl-C marks the run ``interrupted``, an exception
         ``failed``; both are raised again.
+
+        In a folder that holds a ``tune.Run`` (whose ``run.json`` it is), the application runs
+        without a ``run.json`` of its own, and a gate is an error.
         """
         gates = list(gates)
-        self.track(app)
-        tracked = _TRACKED[os.path.abspath(self.folder(app.uid, app.partition_key))]
+        folder = self.folder(app.uid, app.partition_key)
+        tracked = None
+        if _training_run(folder) is None:
+            self.track(app)
+            tracked = _TRACKED[os.path.abspath(folder)]
         try:
             while (following := app.get_next_action()) is not None:
                 if following.name in gates:
@@ -892,8 +904,11 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
                 else:
                     app.run(halt_before=gates, halt_after=_final_actions(app))
         except BaseException as error:
-            tracked.stop_on(error)
+            if tracked is not None:
+                tracked.stop_on(error)
             raise
+        if tracked is None:
+            return Status.COMPLETED.value
         tracked.settle()
         return tracked.state.status.value
 
@@ -1074,8 +1089,8 @@ def _has_burr_state(folder: str) -> bool:
     return any(os.path.exists(os.path.join(folder, name)) for name in (*STATE_FILES, STATE_FILE))
 
 
-def _refuse_training_run(folder: str) -> None:
-    """A Burr gate writes the folder's run.json: never over a ``tune.Run``'s own state."""
+def _training_run(folder: str) -> RunState | None:
+    """The state of the ``tune.Run`` in the folder, if its ``run.json`` is one's."""
     state = _gate.read_state(folder)
     if state is not None and (
         state.metrics_bytes
@@ -1083,6 +1098,14 @@ def _refuse_training_run(folder: str) -> None:
         or os.path.exists(os.path.join(folder, METRICS_FILE))
         or (state.epoch and not _has_burr_state(folder))
     ):
+        return state
+    return None
+
+
+def _refuse_training_run(folder: str) -> None:
+    """A Burr gate writes the folder's run.json: never over a ``tune.Run``'s own state."""
+    state = _training_run(folder)
+    if state is not None:
         raise DecisionError(
             f"folder {folder!r} holds a tune.Run training run (run.json at epoch {state.epoch}); "
             "a Burr gate records its pause in the same file, so give the Burr application its "

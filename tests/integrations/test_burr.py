@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 burr = pytest.importorskip("burr")
 
-from burr.core import ApplicationBuilder, State, action, default  # noqa: E402
+from burr.core import ApplicationBuilder, State, action, default, expr  # noqa: E402
 
 import phyper  # noqa: E402
 from phyper import tune  # noqa: E402
@@ -673,6 +673,89 @@ def test_ctrl_c_inside_an_action_commits_nothing_and_the_action_runs_again(root)
     assert again.state["seen"] == 3 and calls == [0, 1, 2, 2]
     rows = load_history(os.path.join(root, "all", HASH, HISTORY_FILE))
     assert rows["sequence_id"].tolist() == list(range(6))
+
+
+def flaky_application(root: str, app_id: str, fail_at: int | None):
+    @action(reads=["count"], writes=["count"])
+    def count(state: State) -> State:
+        if state["count"] == fail_at:
+            raise RuntimeError("diverged")
+        return state.update(count=state["count"] + 1)
+
+    @action(reads=[], writes=[])
+    def done(state: State) -> State:
+        return state
+
+    persister = PhyperPersister(root)
+    return persister, (
+        ApplicationBuilder()
+        .with_actions(count=count, done=done)
+        .with_transitions(("count", "done", expr("count >= 4")), ("count", "count", default))
+        .initialize_from(
+            persister,
+            resume_at_next_action=True,
+            default_state={"count": 0},
+            default_entrypoint="count",
+        )
+        .with_state_persister(persister)
+        .with_identifiers(app_id=app_id)
+        .build()
+    )
+
+
+def test_run_json_says_failed_then_completed_after_the_retry(root):
+    persister, app = flaky_application(root, HASH, fail_at=2)
+    with pytest.raises(RuntimeError, match="diverged"):
+        persister.run(app)
+    recorded = run_json(root, HASH)
+    assert recorded["status"] == "failed" and recorded["error"] == "RuntimeError: diverged"
+    assert recorded["epoch"] == 2  # the two steps committed before
+    assert tune.runs(root)["status"].tolist() == ["failed"]
+    persister.close()
+    persister, app = flaky_application(root, HASH, fail_at=None)
+    assert persister.run(app) == "completed"
+    recorded = run_json(root, HASH)
+    assert recorded["status"] == "completed" and recorded["error"] is None
+    assert app.state["count"] == 4 and recorded["epoch"] == app.sequence_id + 1
+
+
+def test_a_second_process_is_refused_while_one_runs_the_application(root):
+    folder = os.path.join(root, "all", HASH)
+    os.makedirs(folder)
+    holder = subprocess.Popen(
+        [
+            PYTHON,
+            "-c",
+            "import fcntl, sys, time; f = open(sys.argv[1], 'w'); "
+            "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+            os.path.join(folder, "run.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        persister, app = flaky_application(root, HASH, fail_at=None)
+        with pytest.raises(tune.RunLockedError, match=f"Burr application {HASH} is locked"):
+            persister.run(app)
+        assert not os.path.exists(os.path.join(folder, STATE_FILES[0]))  # no step ran
+    finally:
+        holder.kill()
+        holder.wait()
+    persister, app = flaky_application(root, HASH, fail_at=None)
+    assert persister.run(app) == "completed"
+
+
+def test_beside_a_tune_run_the_application_leaves_its_run_json_alone(root):
+    instance = Declaration(hashed_resources_folder=root)
+    with tune.Run(instance, stop=tune.max_epochs(2)) as run:
+        for _ in run.epochs():
+            run.report(loss=1.0)
+    before = run_json(root, instance.get_instance_hash())
+    persister, app = flaky_application(root, instance.get_instance_hash(), fail_at=None)
+    assert persister.run(app) == "completed" and app.state["count"] == 4
+    assert run_json(root, instance.get_instance_hash()) == before
+    assert tune.load_result(instance).status is tune.COMPLETED
 
 
 # -------------------------------------------------------------------------------- gates
