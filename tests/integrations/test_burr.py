@@ -915,6 +915,72 @@ def test_killed_with_sigkill_it_resumes_at_the_next_action(tmp_path):
     assert len(checkpoints) <= 2  # the last and the best
 
 
+COUNTER_SCRIPT = """
+import sys
+import numpy as np
+from burr.core import ApplicationBuilder, State, action, default, expr
+from phyper.integrations.burr import PhyperPersister
+
+@action(reads=["n", "rows", "w"], writes=["n", "rows", "w", "loss"])
+def step(state: State) -> State:
+    n = state["n"] + 1
+    rows = state["rows"] + [{"n": n, "loss": 1.0 / n}]
+    return state.update(n=n, rows=rows, w=state["w"] + n, loss=np.float32(1.0 / n))
+
+@action(reads=[], writes=[])
+def done(state: State) -> State:
+    return state
+
+persister = PhyperPersister(sys.argv[1])
+app = (
+    ApplicationBuilder()
+    .with_actions(step=step, done=done)
+    .with_transitions(("step", "done", expr("n >= 200")), ("step", "step", default))
+    .initialize_from(persister, resume_at_next_action=True,
+                     default_state={"n": 0, "rows": [], "w": np.zeros(300), "loss": None},
+                     default_entrypoint="step")
+    .with_state_persister(persister)
+    .with_identifiers(app_id=sys.argv[2])
+    .build()
+)
+print(persister.run(app))
+"""
+
+
+def test_the_persister_killed_with_sigkill_at_random_moments_loses_nothing(tmp_path):
+    script = tmp_path / "counter.py"
+    script.write_text(COUNTER_SCRIPT)
+    root = str(tmp_path / "derived_data")
+    command = [PYTHON, str(script), root, HASH]
+    env = {**os.environ, "PYTHONPATH": WORKTREE}
+    history = tmp_path / "derived_data" / "all" / HASH / HISTORY_FILE
+    kills = 0
+    for _ in range(6):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        target = _lines(history) + random.randint(1, 40)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            if _lines(history) >= target:
+                break
+            time.sleep(0.0005)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+    assert kills >= 1
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0 and finished.stdout.strip() == "completed", finished.stderr
+    state = PhyperPersister(root).load(None, HASH)["state"]
+    assert state["n"] == 200 and [row["n"] for row in state["rows"]] == list(range(1, 201))
+    assert same(state["w"], np.full(300, float(sum(range(201)))))
+    assert same(state["loss"], np.float32(1.0 / 200))
+    frame = load_history(str(history))
+    assert frame["sequence_id"].tolist() == list(range(201))  # each step once
+    assert frame["n"].tolist() == [*range(1, 201), 200]
+    assert len(os.listdir(history.parent / ARRAYS_DIR)) <= 2
+    assert run_json(root, HASH)["status"] == "completed"
+
+
 def test_a_gate_decided_by_phyper_decide_in_another_process(tmp_path):
     _, instance = example_instance(tmp_path, epochs=6)
     h = instance.get_instance_hash()
