@@ -945,11 +945,13 @@ class _Tracked:
     while the application runs."""
 
     def __init__(self, app: Application, folder: str, resource: str) -> None:
-        self.app = weakref.ref(app)
-        self.folder = folder
-        self.lock = FolderLock(
+        lock = FolderLock(
             os.path.join(folder, LOCK_FILE), RunLockedError, f"Burr application {app.uid}"
         )
+        # an application dropped mid-run frees its folder (the lock is not the object's)
+        self.app = weakref.ref(app, lambda _: lock.release())
+        self.lock = lock
+        self.folder = folder
         self.state = RunState(hash=app.uid, resource=resource)
 
     def release(self) -> None:

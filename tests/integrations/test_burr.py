@@ -746,6 +746,24 @@ def test_a_second_process_is_refused_while_one_runs_the_application(root):
     assert persister.run(app) == "completed"
 
 
+def test_an_application_dropped_mid_run_frees_its_folder(root):
+    import gc
+
+    from phyper.tune._lock import FolderLock
+
+    persister, app = flaky_application(root, HASH, fail_at=None)
+    persister.track(app)
+    app.step()
+    assert run_json(root, HASH)["status"] == "running"
+    lock = FolderLock(os.path.join(root, "all", HASH, "run.lock"), tune.RunLockedError, "test")
+    with pytest.raises(tune.RunLockedError):
+        lock.acquire(wait=False)
+    del app
+    gc.collect()
+    lock.acquire(wait=False)  # free: a later process may resume it
+    lock.release()
+
+
 def test_beside_a_tune_run_the_application_leaves_its_run_json_alone(root):
     instance = Declaration(hashed_resources_folder=root)
     with tune.Run(instance, stop=tune.max_epochs(2)) as run:
