@@ -178,7 +178,7 @@ def _numpy_scalar(value: np.generic, where: str) -> object:
     elif kind == "U":
         item = str(value)
     elif kind == "S":
-        item = bytes(value).hex()  # type: ignore[arg-type]
+        item = bytes(typing.cast(bytes, value)).hex()
     else:  # void (structured) and object scalars
         _refuse(where, value, "store it as a 0-d array: numpy.asarray(value)")
     spec = {TAG: "numpy", "dtype": dtype.str, "value": item}
@@ -191,7 +191,8 @@ def _numpy_float(value: np.generic) -> object:
     if value.dtype.itemsize <= 8:  # float16, float32, float64: exact as a Python float
         return _float(float(value))  # type: ignore[arg-type]
     # long double: more digits than a Python float holds; numpy's shortest exact text
-    return {TAG: "float", "value": np.format_float_scientific(value, unique=True)}
+    text = np.format_float_scientific(typing.cast(np.floating, value), unique=True)
+    return {TAG: "float", "value": text}
 
 
 def _encode(value: object, where: str, arrays: dict[str, bytes]) -> object:
@@ -205,7 +206,7 @@ def _encode(value: object, where: str, arrays: dict[str, bytes]) -> object:
     if kind is float:
         return _float(value)  # type: ignore[arg-type]
     if kind is list:
-        return [_encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(value)]  # type: ignore[arg-type]
+        return [_encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(typing.cast(list, value))]
     if kind is dict:
         encoded = {}
         for key, item in value.items():  # type: ignore[attr-defined]
@@ -216,7 +217,9 @@ def _encode(value: object, where: str, arrays: dict[str, bytes]) -> object:
             encoded[key] = _encode(item, f"{where}[{key!r}]", arrays)
         return encoded
     if kind is tuple:
-        items = [_encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(value)]  # type: ignore[arg-type]
+        items = [
+            _encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(typing.cast(tuple, value))
+        ]
         return {TAG: "tuple", "items": items}
     if kind is np.ndarray:
         array = typing.cast(np.ndarray, value)
@@ -264,7 +267,7 @@ def _decode_numpy(spec: dict[str, typing.Any]) -> np.generic:
         )
         number = np.empty((), dtype)
         number.real, number.imag = real, imag  # exact: no rounding through a Python complex
-        return number[()]  # type: ignore[no-any-return]
+        return typing.cast(np.generic, number[()])
     if kind in "Mm":
         return np.array(item, dtype=np.int64).view(dtype)[()]  # type: ignore[no-any-return]
     if kind == "S":
