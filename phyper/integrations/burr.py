@@ -444,6 +444,18 @@ def _sync_folder(path: str) -> None:
             os.close(descriptor)
 
 
+def _write_all(descriptor: int, data: bytes, offset: int | None = None) -> None:
+    """Write all of ``data`` (at ``offset``, or appended): a write may take only a part."""
+    view = memoryview(data)
+    while view:
+        if offset is None:
+            written = os.write(descriptor, view)
+        else:
+            written = os.pwrite(descriptor, view, offset)
+            offset += written
+        view = view[written:]
+
+
 class _AppLog:
     """One application's open files: its history (appended) and its two state slots
     (overwritten in place), and what the two committed states refer to."""
@@ -491,13 +503,13 @@ class _AppLog:
             os.ftruncate(self.history, recorded)
         if tail and os.pread(self.history, len(tail), start) != tail:
             os.ftruncate(self.history, start)
-            os.write(self.history, tail)
+            _write_all(self.history, tail)
         if tail:
             _sync(self.history)
         return recorded
 
     def append(self, line: bytes) -> None:
-        os.write(self.history, line)
+        _write_all(self.history, line)
         self.size += len(line)
         self.pending += line
         if len(self.pending) > _HISTORY_SYNC_BYTES:
@@ -512,7 +524,7 @@ class _AppLog:
             data += b" " * (size - len(data))  # JSON allows trailing whitespace
         else:
             data += b" " * (-len(data) % _PAGE)
-        os.pwrite(self.slots[index], data, 0)
+        _write_all(self.slots[index], data, 0)
         _sync(self.slots[index])
         self.sizes[index] = len(data)
         self.next_slot = 1 - index
