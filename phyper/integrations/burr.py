@@ -59,6 +59,7 @@ import math
 import os
 import pathlib
 import sys
+import time
 import typing
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -874,7 +875,8 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
         own: ``running`` (with the folder's ``run.lock`` held, so a second process is refused
         and a killed one shows as interrupted), ``completed`` once a step leaves the
         application at its end, ``failed`` when an action raises, ``interrupted`` on Ctrl-C;
-        ``epoch`` is the number of steps committed. :meth:`run` and a decided
+        ``epoch`` is the number of steps committed (exact at each change of status, else
+        refreshed at most once a second). :meth:`run` and a decided
         :meth:`gate_input` call it; calling it again is harmless.
         """
         folder = self.folder(app.uid, app.partition_key)
@@ -968,6 +970,8 @@ class _Tracked:
         self.lock = lock
         self.folder = folder
         self.state = RunState(hash=app.uid, resource=resource)
+        self.steps = 0  # committed, as known in this process (run.json may lag a second)
+        self.written = 0.0  # when run.json was last written (time.monotonic)
 
     def release(self) -> None:
         self.lock.release()
@@ -992,7 +996,7 @@ class _Tracked:
         app = self.app()
         if app is None:
             return
-        steps = self.state.epoch if status == "failed" or sequence_id is None else sequence_id + 1
+        steps = self.steps if status == "failed" or sequence_id is None else sequence_id + 1
         if self.state.status in (Status.AWAITING_DECISION, Status.STOPPED):
             self._write(self.state.status, steps)
         elif status == "failed":
@@ -1005,7 +1009,7 @@ class _Tracked:
 
     def stop_on(self, error: BaseException) -> None:
         """The session ended by ``error`` (Ctrl-C: interrupted; anything else: failed)."""
-        steps = _committed_steps(self.folder, self.state.epoch)  # Burr counted the interrupted step
+        steps = _committed_steps(self.folder, self.steps)  # Burr counted the interrupted step
         if isinstance(error, Exception):
             if self.state.status is Status.RUNNING:
                 self._write(Status.FAILED, steps, error=_describe(error))
@@ -1028,10 +1032,15 @@ class _Tracked:
     ) -> None:
         if status is Status.RUNNING and self.lock.fd is None:
             self.lock.acquire(wait=False)  # one process per application, as tune.Run
+        self.steps = steps
         state = self.state
         changed = status is not state.status
         if not changed and steps == state.epoch:
             return
+        now = time.monotonic()
+        if not changed and status is Status.RUNNING and now - self.written < _COUNT_EVERY_SECONDS:
+            return  # a running count: written at most once a second; every change at once
+        self.written = now
         state = state.copy()
         state.status, state.epoch = status, steps
         if changed and status not in (Status.AWAITING_DECISION, Status.STOPPED):
@@ -1076,6 +1085,7 @@ def _at_end(app: Application) -> str:
 
 
 _TRACKED: dict[str, _Tracked] = {}  # absolute folder -> the application kept there
+_COUNT_EVERY_SECONDS = 1.0
 
 
 # ---------------------------------------------------------------------------------- history
