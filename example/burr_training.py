@@ -16,8 +16,9 @@ The application is the one sketched at the end of the source document (``process
 
 One application per instance, its hash as the application id, in the instance's hash folder
 (``burr_state.a.json`` and ``.b.json``, ``burr_states.jsonl``, ``burr_arrays/``,
-``burr_checkpoints/``, and ``run.json`` with the application's status; ``train-model``'s
-``tune.Run`` uses another resource's folder). Training stops at ``n_epochs`` (the
+``burr_checkpoints/``, and ``run.json`` with the application's status; if ``train-model``
+trained the same instance there, ``run.json`` is its ``tune.Run``'s and stays so, and the
+review gate is refused). Training stops at ``n_epochs`` (the
 source's ``iterations`` limit) or after ``PATIENCE`` epochs without a better validation loss (a
 phyper condition as a Burr transition). Killed at any moment and started again, the application
 resumes at the action after its last committed step.
