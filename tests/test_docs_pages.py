@@ -1,0 +1,198 @@
+"""Every documentation page runs as a reader would run it, and prints what it shows.
+
+The rules are in tests/run_docs.py. A failure names the page and the line of the block.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.run_docs import DocsBlockError, extract, matches, run_page
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PAGES = sorted(path for path in DOCS.rglob("*.md") if "_hooks" not in path.parts)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+def test_the_page_runs_as_shown(page):
+    run_page(page)
+
+
+def test_the_getting_started_page_has_code_that_runs():
+    # the page a new user follows must not be skipped into emptiness
+    blocks = extract((DOCS / "getting-started.md").read_text(encoding="utf-8"))
+    assert len(blocks) >= 4
+    assert all(block.expected is not None for block in blocks)
+
+
+# ------------------------------------------------------------------------------ the runner
+
+
+def _page(tmp_path: pathlib.Path, text: str) -> pathlib.Path:
+    page = tmp_path / "page.md"
+    page.write_text(text, encoding="utf-8")
+    return page
+
+
+def test_a_wrong_output_fails_naming_the_page_and_line(tmp_path):
+    page = _page(tmp_path, "# t\n\n```python\nprint('one')\n```\n\n```text\ntwo\n```\n")
+    with pytest.raises(DocsBlockError, match=r"page\.md, python block at line 3 printed") as info:
+        run_page(page)
+    assert "two" in str(info.value) and "one" in str(info.value)
+
+
+def test_a_raising_block_fails(tmp_path):
+    page = _page(tmp_path, "```python\nx = 1\n```\n\nText.\n\n```python\n1 / 0\n```\n")
+    with pytest.raises(DocsBlockError, match=r"line 7 raised ZeroDivisionError"):
+        run_page(page)
+
+
+def test_the_right_output_passes_and_blocks_share_one_namespace(tmp_path):
+    page = _page(
+        tmp_path,
+        "```python\nx = 40\n```\n\n```python\nprint(x + 2, '  ')\n```\n```text\n42\n```\n",
+    )
+    assert run_page(page) == 2
+
+
+def test_a_skipped_block_does_not_run(tmp_path):
+    page = _page(tmp_path, "<!-- docs: skip -->\n```python\n1 / 0\n```\n")
+    assert run_page(page) == 0
+
+
+def test_a_text_block_after_prose_is_not_an_expected_output(tmp_path):
+    page = _page(tmp_path, "```python\nprint(1)\n```\n\nSome prose.\n\n```text\n2\n```\n")
+    assert run_page(page) == 1
+
+
+def test_each_page_runs_in_a_fresh_folder(tmp_path):
+    writes = _page(tmp_path, "```python\nopen('left.txt', 'w').close()\n```\n")
+    run_page(writes)
+    run_page(writes)  # a second run would see the file if the folder were reused
+    reads = "```python\nimport os\nprint(os.listdir('.'))\n```\n```text\n[]\n```\n"
+    assert run_page(_page(tmp_path, reads)) == 1
+    assert not (tmp_path / "left.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "result"),
+    [
+        ("loss 0.1...", "loss 0.1234", True),
+        ("loss 0.1...", "loss 0.2234", False),
+        ("a\n...\nz", "a\nb\nc\nz", True),
+        ("a\n...\nz", "a\nz", True),
+        ("a\nz", "a\nb\nz", False),
+        ("a  \n\n", "\na\n", True),
+        ("a...b", "a\nb", False),  # inside a line, ... never spans lines
+        ("x", "x\ny", False),
+    ],
+)
+def test_matching(expected, actual, result):
+    assert matches(expected, actual) is result
+
+
+def test_a_console_block_runs_only_when_marked(tmp_path):
+    marked = "<!-- docs: run -->\n```console\n$ echo hello\nhello\n$ echo bye\nbye\n```\n"
+    assert run_page(_page(tmp_path, marked)) == 1
+    assert run_page(_page(tmp_path, "```console\n$ false\nnothing\n```\n")) == 0
+    wrong = "<!-- docs: run -->\n```console\n$ echo hello\ngoodbye\n```\n"
+    with pytest.raises(DocsBlockError, match="`echo hello`"):
+        run_page(_page(tmp_path, wrong))
+
+
+def test_the_runner_runs_as_a_script_from_outside_the_repository(tmp_path):
+    # as the wheel smoke test runs it: by path, the repository not importable
+    page = _page(tmp_path, "```python\nprint('hi')\n```\n```text\nhi\n```\n")
+    ok = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "run_docs.py"), str(page)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    page.write_text("```python\nprint('hi')\n```\n```text\nho\n```\n", encoding="utf-8")
+    wrong = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "run_docs.py"), str(page)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert wrong.returncode == 1
+    assert "printed something else" in wrong.stderr
+
+
+# --------------------------------------------------------------------- the CLI reference
+
+
+def _hook():
+    path = DOCS / "_hooks" / "cli_reference.py"
+    spec = importlib.util.spec_from_file_location("cli_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_cli_reference_is_generated_from_the_parser_at_every_build():
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert "docs/_hooks/cli_reference.py" in config
+    hook = _hook()
+    page = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
+    assert hook.MARKER in page
+
+    from phyper.cli import build_parser
+
+    class Page:
+        class file:  # noqa: N801 (the shape MkDocs passes)
+            src_uri = "reference/cli.md"
+
+    built = hook.on_page_markdown(page, page=Page)
+    parser = build_parser()
+    sections = re.findall(r"^## `(.+)`$", built, re.MULTILINE)
+    assert sections[0] == "phyper"
+    subcommands = next(a for a in parser._actions if a.dest == "command").choices
+    assert set(subcommands) <= {s.split()[1] for s in sections[1:]}
+    assert "phyper study show" in sections
+    # every option of every command, as the parser has it today
+    for name, sub in subcommands.items():
+        for action in sub._actions:
+            for option in action.option_strings:
+                assert option in built, f"{option} of phyper {name} is missing"
+
+
+def test_the_cli_reference_follows_a_change_of_the_parser(monkeypatch):
+    hook = _hook()
+    import phyper.cli
+
+    original = phyper.cli.build_parser
+
+    def changed():
+        parser = original()
+        commands = next(a for a in parser._actions if a.dest == "command")
+        commands.add_parser("brand-new", help="a command added after the page was written")
+        return parser
+
+    monkeypatch.setattr(phyper.cli, "build_parser", changed)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert "## `phyper brand-new`" in hook.phyper_reference()
+    assert "COLUMNS" not in os.environ  # the width is set for the help only
+
+
+def test_a_cli_page_without_its_marker_is_an_error():
+    hook = _hook()
+
+    class Page:
+        class file:  # noqa: N801
+            src_uri = "reference/cli.md"
+
+    with pytest.raises(ValueError, match="lost its marker"):
+        hook.on_page_markdown("# Command line\n", page=Page)
