@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check phyper tests bench example
-	$(BIN)/ruff format --check phyper tests bench example
+	$(BIN)/ruff check phyper tests bench example docs/_hooks
+	$(BIN)/ruff format --check phyper tests bench example docs/_hooks
 
 # the documentation site in strict mode (a warning fails it), into site/
 docs: $(STAMP)

@@ -11,6 +11,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -134,6 +135,10 @@ def test_the_runner_runs_as_a_script_from_outside_the_repository(tmp_path):
 # --------------------------------------------------------------------- the CLI reference
 
 
+# the shape of the page object MkDocs passes to a hook
+CLI_PAGE = types.SimpleNamespace(file=types.SimpleNamespace(src_uri="reference/cli.md"))
+
+
 def _hook():
     path = DOCS / "_hooks" / "cli_reference.py"
     spec = importlib.util.spec_from_file_location("cli_reference", path)
@@ -151,11 +156,7 @@ def test_the_cli_reference_is_generated_from_the_parser_at_every_build():
 
     from phyper.cli import build_parser
 
-    class Page:
-        class file:  # noqa: N801 (the shape MkDocs passes)
-            src_uri = "reference/cli.md"
-
-    built = hook.on_page_markdown(page, page=Page)
+    built = hook.on_page_markdown(page, page=CLI_PAGE)
     parser = build_parser()
     sections = re.findall(r"^## `(.+)`$", built, re.MULTILINE)
     assert sections[0] == "phyper"
@@ -190,9 +191,5 @@ def test_the_cli_reference_follows_a_change_of_the_parser(monkeypatch):
 def test_a_cli_page_without_its_marker_is_an_error():
     hook = _hook()
 
-    class Page:
-        class file:  # noqa: N801
-            src_uri = "reference/cli.md"
-
     with pytest.raises(ValueError, match="lost its marker"):
-        hook.on_page_markdown("# Command line\n", page=Page)
+        hook.on_page_markdown("# Command line\n", page=CLI_PAGE)
