@@ -31,10 +31,12 @@ import subprocess
 import sys
 import tempfile
 import traceback
+import types
 from collections.abc import Iterator
 
 SKIP = "<!-- docs: skip -->"
 RUN = "<!-- docs: run -->"
+MODULE = "__docs_page__"  # the module a page's blocks run in
 _FENCE = re.compile(
     r"^(?P<indent> *)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S
 )
@@ -143,16 +145,21 @@ def _console_environment() -> dict[str, str]:
 def run_blocks(blocks: list[Block], name: str, folder: str) -> None:
     """Run ``blocks`` in order in ``folder`` (the working directory meanwhile), one namespace;
     raise :class:`DocsBlockError` naming ``name`` and the block's line at the first failure."""
-    namespace: dict[str, object] = {"__name__": "__docs__"}
+    # a real module, as a script's __main__ is: typing.get_type_hints (which phyper uses to
+    # read a declaration's annotations) looks the class's module up in sys.modules
+    module = types.ModuleType(MODULE)
+    namespace = module.__dict__
     previous = os.getcwd()
     os.chdir(folder)
+    sys.modules[MODULE] = module
     try:
         for block in blocks:
             where = f"{name}, {block.kind} block at line {block.line}"
             if block.kind == "python":
                 output = io.StringIO()
                 try:
-                    code = compile(block.code, f"{name}:{block.line}", "exec")
+                    # dont_inherit: the runner's `from __future__ import annotations` is not the page's
+                    code = compile(block.code, f"{name}:{block.line}", "exec", dont_inherit=True)
                     with contextlib.redirect_stdout(output):
                         exec(code, namespace)
                 except Exception as error:
@@ -177,6 +184,7 @@ def run_blocks(blocks: list[Block], name: str, folder: str) -> None:
                         raise _difference(f"{where}, `{command}`", expected, printed)
     finally:
         os.chdir(previous)
+        del sys.modules[MODULE]
 
 
 def run_page(path: str | os.PathLike[str]) -> int:

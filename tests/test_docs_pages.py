@@ -64,6 +64,19 @@ def test_the_right_output_passes_and_blocks_share_one_namespace(tmp_path):
     assert run_page(page) == 2
 
 
+def test_blocks_run_as_a_script_would(tmp_path):
+    # annotations evaluated at once (no future import leaks from the runner), and a
+    # declaration whose annotations name a module-level import resolves them
+    page = _page(
+        tmp_path,
+        "```python\nimport pathlib\nimport phyper\n\nclass A:\n    x: int = 1\n\n"
+        "class Paths(phyper.Parser):\n    data: pathlib.Path = 'a.csv'\n\n"
+        "print(A.__annotations__['x'] is int, Paths(hashed_resources_folder='r').data)\n```\n"
+        "```text\nTrue a.csv\n```\n",
+    )
+    assert run_page(page) == 1
+
+
 def test_a_skipped_block_does_not_run(tmp_path):
     page = _page(tmp_path, "<!-- docs: skip -->\n```python\n1 / 0\n```\n")
     assert run_page(page) == 0
