@@ -158,7 +158,7 @@ def run_blocks(blocks: list[Block], name: str, folder: str) -> None:
             if block.kind == "python":
                 output = io.StringIO()
                 try:
-                    # dont_inherit: the runner's `from __future__ import annotations` is not the page's
+                    # dont_inherit: the runner's future imports are not the page's
                     code = compile(block.code, f"{name}:{block.line}", "exec", dont_inherit=True)
                     with contextlib.redirect_stdout(output):
                         exec(code, namespace)
