@@ -9,6 +9,9 @@ The rules (the documentation's contract):
 - A ```text block right after a python block is that block's expected standard output. Lines are
   compared after stripping trailing spaces; ``...`` inside a line matches any text in that line,
   and a line that is only ``...`` matches any number of lines (as doctest's ELLIPSIS).
+- A block of any language preceded by ``<!-- docs: file NAME -->`` is written to the file NAME
+  in that folder when its turn comes (a Snakefile, a module the next blocks import); it does
+  not run itself.
 - A ```console block preceded by ``<!-- docs: run -->`` runs too: each ``$ command`` line in a
   shell in the same folder, the lines up to the next ``$`` being its expected output (stdout and
   stderr together), compared the same way. Other console blocks are for reading only.
@@ -36,6 +39,7 @@ from collections.abc import Iterator
 
 SKIP = "<!-- docs: skip -->"
 RUN = "<!-- docs: run -->"
+_FILE = re.compile(r"^<!-- docs: file (?P<name>[^<>]+?) -->$")
 MODULE = "__docs_page__"  # the module a page's blocks run in
 _FENCE = re.compile(
     r"^(?P<indent> *)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S
@@ -44,13 +48,15 @@ _FENCE = re.compile(
 
 @dataclasses.dataclass(frozen=True)
 class Block:
-    """One runnable block of a page: its kind (``python`` or ``console``), its code, the output
-    shown after it (None: not compared) and the line where its fence opens (1-based)."""
+    """One runnable block of a page: its kind (``python``, ``console`` or ``file``), its code,
+    the output shown after it (None: not compared), the line where its fence opens (1-based)
+    and, for a ``file`` block, the name of the file it is written to."""
 
     kind: str
     code: str
     expected: str | None
     line: int
+    file: str | None = None
 
 
 class DocsBlockError(AssertionError):
@@ -72,7 +78,10 @@ def extract(text: str) -> list[Block]:
     blocks = []
     for index, (language, body, start, _end, before) in enumerate(fences):
         line = text.count("\n", 0, start) + 1
-        if language == "python" and before != SKIP:
+        written = _FILE.match(before)
+        if written:
+            blocks.append(Block("file", body, None, line, written.group("name")))
+        elif language == "python" and before != SKIP:
             expected = None
             if index + 1 < len(fences):
                 following, shown, next_start, _, _ = fences[index + 1]
@@ -152,10 +161,18 @@ def run_blocks(blocks: list[Block], name: str, folder: str) -> None:
     previous = os.getcwd()
     os.chdir(folder)
     sys.modules[MODULE] = module
+    sys.path.insert(0, folder)  # as a script's folder: modules the page writes are importable
     try:
         for block in blocks:
             where = f"{name}, {block.kind} block at line {block.line}"
-            if block.kind == "python":
+            if block.kind == "file":
+                assert block.file is not None
+                target = os.path.join(folder, block.file)
+                if os.path.dirname(block.file):
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "w", encoding="utf-8") as stream:
+                    stream.write(block.code)
+            elif block.kind == "python":
                 output = io.StringIO()
                 try:
                     # dont_inherit: the runner's future imports are not the page's
@@ -185,6 +202,11 @@ def run_blocks(blocks: list[Block], name: str, folder: str) -> None:
     finally:
         os.chdir(previous)
         del sys.modules[MODULE]
+        sys.path.remove(folder)
+        # a module the page wrote must not be found by the next page under the same name
+        for name, imported in list(sys.modules.items()):
+            if (getattr(imported, "__file__", None) or "").startswith(folder + os.sep):
+                del sys.modules[name]
 
 
 def run_page(path: str | os.PathLike[str]) -> int:

@@ -77,6 +77,16 @@ def test_blocks_run_as_a_script_would(tmp_path):
     assert run_page(page) == 1
 
 
+def test_a_file_block_is_written_where_the_next_blocks_find_it(tmp_path):
+    page = _page(
+        tmp_path,
+        "<!-- docs: file pkg/helpers.py -->\n```python\nANSWER = 42\n1 / 0\n```\n\n"
+        "```python\nprint(open('pkg/helpers.py').read().splitlines()[0])\n```\n"
+        "```text\nANSWER = 42\n```\n",
+    )
+    assert run_page(page) == 2
+
+
 def test_a_skipped_block_does_not_run(tmp_path):
     page = _page(tmp_path, "<!-- docs: skip -->\n```python\n1 / 0\n```\n")
     assert run_page(page) == 0
