@@ -155,6 +155,54 @@ def test_the_runner_runs_as_a_script_from_outside_the_repository(tmp_path):
     assert "printed something else" in wrong.stderr
 
 
+# ------------------------------------------------------------------- the API reference
+
+
+def _module(name: str):
+    spec = importlib.util.spec_from_file_location(name, DOCS / "_hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_docstring_examples_become_code_blocks_for_the_api_reference():
+    to_markdown = _module("griffe_docstrings").to_markdown
+    docstring = (
+        "The rows, see :meth:`Study.trials_frame`.\n\n"
+        "    >>> rows = [0, 1]\n    >>> for row in rows:\n    ...     print(row)\n    0\n    1\n"
+        "\nAnd in a Snakefile:\n\n.. code-block:: python\n\n    rule all:\n"
+        "        input: [1]\n\nEnd:\n```python\n>>> kept = [2]\n```\n"
+    )
+    assert to_markdown(docstring).splitlines() == [
+        "The rows, see `Study.trials_frame`.",
+        "",
+        "    ```pycon",
+        "    >>> rows = [0, 1]",
+        "    >>> for row in rows:",
+        "    ...     print(row)",
+        "    0",
+        "    1",
+        "    ```",
+        "",
+        "And in a Snakefile:",
+        "",
+        "```python",
+        "rule all:",
+        "    input: [1]",
+        "```",
+        "",
+        "End:",
+        "```python",
+        ">>> kept = [2]",
+        "```",
+    ]
+
+
+def test_the_api_reference_uses_the_docstring_extension():
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert "docs/_hooks/griffe_docstrings.py:DocstringMarkdown" in config
+
+
 # --------------------------------------------------------------------- the CLI reference
 
 
