@@ -198,6 +198,18 @@ def test_docstring_examples_become_code_blocks_for_the_api_reference():
     ]
 
 
+def test_every_public_name_of_phyper_is_in_the_api_reference():
+    # the top-level names are listed one by one (grouped by purpose): a new one must be added
+    import phyper
+
+    page = (DOCS / "reference" / "api.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^::: phyper\.(\w+)$", page, re.MULTILINE))
+    missing = sorted(set(phyper.__all__) - {"__version__"} - listed)
+    assert not missing, f"add these to docs/reference/api.md: {missing}"
+    for module in ("phyper.tune", "phyper.snakemake", "phyper.integrations.burr"):
+        assert f"::: {module}\n" in page
+
+
 def test_the_api_reference_uses_the_docstring_extension():
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert "docs/_hooks/griffe_docstrings.py:DocstringMarkdown" in config
