@@ -19,12 +19,24 @@ from tests.run_docs import DocsBlockError, extract, matches, run_page
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-PAGES = sorted(path for path in DOCS.rglob("*.md") if "_hooks" not in path.parts)
+# the site's pages, and the README, whose tour is the first code a visitor reads
+PAGES = [
+    *sorted(path for path in DOCS.rglob("*.md") if "_hooks" not in path.parts),
+    ROOT / "README.md",
+]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_the_page_runs_as_shown(page):
     run_page(page)
+
+
+def test_the_readme_links_to_pages_that_exist():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(((?!https?:)[^)#]+)(?:#[^)]*)?\)", readme)
+    assert len(links) >= 10
+    missing = [link for link in links if not (ROOT / link).is_file()]
+    assert not missing, f"README.md links to files that do not exist: {missing}"
 
 
 def test_the_getting_started_page_has_code_that_runs():
