@@ -26,9 +26,10 @@ PAGES = [
 ]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
-def test_the_page_runs_as_shown(page):
-    run_page(page)
+# not named `page`: pytest-playwright (the dashboard's tests) owns a fixture of that name
+@pytest.mark.parametrize("doc_page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_the_page_runs_as_shown(doc_page):
+    run_page(doc_page)
 
 
 def test_the_readme_links_to_pages_that_exist():
