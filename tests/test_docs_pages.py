@@ -236,11 +236,7 @@ CLI_PAGE = types.SimpleNamespace(file=types.SimpleNamespace(src_uri="reference/c
 
 
 def _hook():
-    path = DOCS / "_hooks" / "cli_reference.py"
-    spec = importlib.util.spec_from_file_location("cli_reference", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _module("cli_reference")
 
 
 def test_the_cli_reference_is_generated_from_the_parser_at_every_build():
@@ -282,6 +278,15 @@ def test_the_cli_reference_follows_a_change_of_the_parser(monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
     assert "## `phyper brand-new`" in hook.phyper_reference()
     assert "COLUMNS" not in os.environ  # the width is set for the help only
+
+
+def test_the_hooks_docstring_examples_hold():
+    # docs/ is outside pytest's doctest collection: run the hooks' examples here
+    import doctest
+
+    for name in ("cli_reference", "griffe_docstrings"):
+        failed, attempted = doctest.testmod(_module(name))
+        assert attempted and not failed, name
 
 
 def test_a_cli_page_without_its_marker_is_an_error():

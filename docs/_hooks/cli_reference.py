@@ -33,8 +33,7 @@ def reference(parser: argparse.ArgumentParser) -> str:
     """The Markdown of the reference: one section per command, its help verbatim.
 
     >>> demo = argparse.ArgumentParser(prog="demo")
-    >>> demo.add_subparsers().add_parser("hello", help="say hello")
-    ArgumentParser(prog='demo hello', ...)
+    >>> _ = demo.add_subparsers().add_parser("hello", help="say hello")
     >>> print(reference(demo).splitlines()[0])
     ## `demo`
     """
