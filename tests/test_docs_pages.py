@@ -40,6 +40,19 @@ def test_the_readme_links_to_pages_that_exist():
     assert not missing, f"README.md links to files that do not exist: {missing}"
 
 
+def test_every_yaml_block_is_valid_yaml():
+    # configuration shown to be copied (profiles, sweep files) must at least parse
+    import yaml
+
+    blocks = 0
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for found in re.finditer(r"^( *)```yaml\n(.*?)^\1```", text, re.MULTILINE | re.DOTALL):
+            yaml.safe_load(found.group(2))
+            blocks += 1
+    assert blocks >= 2
+
+
 def test_the_getting_started_page_has_code_that_runs():
     # the page a new user follows must not be skipped into emptiness
     blocks = extract((DOCS / "getting-started.md").read_text(encoding="utf-8"))
