@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint bench demo clean
+.PHONY: install test lint docs bench demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check phyper tests bench example
-	$(BIN)/ruff format --check phyper tests bench example
+	$(BIN)/ruff check phyper tests bench example docs/_hooks
+	$(BIN)/ruff format --check phyper tests bench example docs/_hooks
 
-test: lint
+# the documentation site in strict mode (a warning fails it), into site/
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+test: lint docs
 	$(BIN)/pytest -q
 
 # the example pipeline end to end: the grid trained by Snakemake (config/default.yaml, options
@@ -36,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_burr.py
 
 clean:
-	rm -rf $(VENV) derived_data results .snakemake
+	rm -rf $(VENV) derived_data results .snakemake site
