@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 from .._errors import PhyperError
 from ._gate import decide
+from ._observe import SHOWN_STATUSES
 from ._run import runs
-from ._state import Status
 from ._study import StudyError, StudyView, decide_study, studies
 
 OK_EXIT, USAGE_EXIT = 0, 2
@@ -74,7 +74,7 @@ def command_study_show(options: argparse.Namespace) -> int:
     print(f"study {view.name}: {view.direction} {view.metric}, {summary['trials']} trials")
     counts = ", ".join(
         f"{state} {summary[state]}"
-        for state in ("complete", "stopped_early", "from_store", "failed", "running")
+        for state in ("complete", "stopped_early", "from_store", "failed", "running", "interrupted")
         if summary[state]
     )
     print(f"  {counts or 'no trials yet'}")
@@ -111,7 +111,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
 
     runs_parser = subparsers.add_parser("runs", help="the training runs and their status")
     runs_parser.add_argument("--root", default=DEFAULT_ROOT, help="results root")
-    runs_parser.add_argument("--status", choices=[s.value for s in Status])
+    runs_parser.add_argument("--status", choices=SHOWN_STATUSES)
     runs_parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
     runs_parser.set_defaults(run=command_runs)
 
