@@ -18,6 +18,7 @@ import typing
 from collections.abc import Sequence
 
 from .._errors import PhyperError
+from .._output import write_frame
 from ._gate import decide
 from ._observe import SHOWN_STATUSES
 from ._run import runs
@@ -41,14 +42,8 @@ def command_decide(options: argparse.Namespace) -> int:
 
 
 def _write_frame(frame: typing.Any, fmt: str, empty: str, hidden: Sequence[str] = ()) -> None:
-    if fmt == "csv":
-        text = frame.to_csv(index=False)
-    elif fmt == "json":
-        text = frame.to_json(orient="records", indent=2, default_handler=str) + "\n"
-    else:
-        shown = frame.drop(columns=[c for c in hidden if c in frame]).astype(object).fillna("")
-        text = (shown.to_string(index=False) if len(shown) else empty) + "\n"
-    sys.stdout.write(text)
+    # the one writer of every command: exact floats in csv and json
+    write_frame(frame, fmt, empty=empty, hidden=hidden, blank_missing=True)
 
 
 def command_runs(options: argparse.Namespace) -> int:
