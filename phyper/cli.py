@@ -26,7 +26,7 @@ import typing
 from collections.abc import Sequence
 
 from ._collect import collect_from_disk
-from ._context import ALL, is_instance
+from ._context import ALL, distinct, is_instance
 from ._errors import PhyperError
 from ._output import write_frame
 from ._scan import (
@@ -41,9 +41,9 @@ from ._scan import (
     scan,
 )
 from ._status import status
-from ._store import INFO_FILE
+from ._store import INFO_FILE, display_value
 from .tune import _cli as tune_commands
-from .tune._gc import GcPlan, plan_gc
+from .tune._gc import GcPlan, plan_gc, study_trials
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -116,6 +116,20 @@ def command_describe(options: argparse.Namespace) -> int:
             print(f"  {folder.resource:24s} {folder.hash}", file=sys.stderr)
         return USAGE_EXIT
     folder = matches[0]
+    if options.format != "table":  # one row, the hyperparameters as columns (as `ls`)
+        import pandas as pd
+
+        row = {
+            "resource": folder.resource,
+            "hash": folder.hash,
+            "status": folder.status,
+            "problem": folder.problem,
+            "path": folder.path,
+            "class": folder.class_name,
+            **{n: display_value(v) for n, v in folder.hyperparameters.items()},
+        }
+        _print_frame(pd.DataFrame([row], dtype=object), options.format)
+        return OK_EXIT if folder.status == OK else FINDINGS_EXIT
     print(f"resource:  {folder.resource}")
     print(f"hash:      {folder.hash}")
     print(f"folder:    {folder.path}")
@@ -221,6 +235,9 @@ def command_status(options: argparse.Namespace) -> int:
         resource, relative = _parse_file_option(value, parser.get_resource_names())
         required.setdefault(resource, []).append(relative)
     table = status(instances, required, resources=options.resource)
+    if options.format != "table":  # one row per folder, for programs
+        _print_frame(table, options.format)
+        return FINDINGS_EXIT if (~table.complete).any() else OK_EXIT
     counts = table.groupby("resource", sort=False)["complete"].agg(["size", "sum"])
     width = max([len("resource"), *map(len, counts.index)])
     print(f"{'resource':{width}s}  {'complete':>9s}  {'missing':>8s}")
@@ -231,6 +248,10 @@ def command_status(options: argparse.Namespace) -> int:
     skipped = [r for r in (ALL, *parser.get_resource_names()) if r not in checked]
     if skipped and not options.file and not options.resource:
         print(f"(no folder under {root!r}, not counted: {', '.join(skipped)})")
+    produced = set(distinct(instances))
+    trials = {h for hashes in study_trials(root).values() for h in hashes} - produced
+    if trials:  # not the configuration's, yet not garbage: `phyper gc` keeps them
+        print(f"({len(trials)} trial folders of studies, not counted: phyper study ls)")
     missing = table[~table.complete]
     if len(missing) and options.verbose:
         print("missing:")
@@ -408,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     describe = commands.add_parser("describe", help="what a hash (or a unique prefix) is")
     describe.add_argument("hash")
     with_root(describe)
+    describe.add_argument("--format", choices=["table", "csv", "json"], default="table")
     describe.set_defaults(run=command_describe)
 
     ls = commands.add_parser("ls", help="the table of hash folders")
@@ -454,6 +476,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status_command.add_argument(
         "-v", "--verbose", action="store_true", help="list the missing hashes"
+    )
+    status_command.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table: counts per resource; csv, json: one row per folder",
     )
     status_command.set_defaults(run=command_status)
 

@@ -82,6 +82,18 @@ def test_ls_collect_and_runs_give_back_exact_floats(tmp_path, capsys, fmt):
         fmt,
     )  # fmt: skip
     assert collected[0]["lr"] == PRECISE[0]
+    described = _read(
+        _run(capsys, "describe", instance.get_instance_hash(), "--root", root, "--format", fmt),
+        fmt,
+    )
+    assert described[0]["lr"] == PRECISE[0] and described[0]["hash"] == instance.get_instance_hash()
+    config = tmp_path / "config.py"
+    config.write_text(
+        "from tests.tune.trainer import make_instance\n"
+        f"instances = [make_instance({root!r}, lr={PRECISE[0]!r})]\n"
+    )
+    statuses = _read(_run(capsys, "status", str(config), "--format", fmt), fmt)
+    assert [(r["hash"], r["complete"]) for r in statuses] == [(instance.get_instance_hash(), True)]
 
 
 def test_json_writes_repr_floats_and_null_for_missing_values():

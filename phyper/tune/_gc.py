@@ -137,6 +137,15 @@ def _study_trials(root: str) -> Iterable[tuple[str, dict[str, object], int, str,
             yield name, {**base, **params}, int(event.get("trial", -1)), hash_, None
 
 
+def study_trials(root: str | os.PathLike[str]) -> dict[str, set[str]]:
+    """Study name -> the hashes of its trials, for every readable study under ``root``."""
+    found: dict[str, set[str]] = {}
+    for study, _, _, hash_, problem in _study_trials(os.fspath(root)):
+        if problem is None:
+            found.setdefault(study, set()).add(hash_)
+    return found
+
+
 def plan_gc(root: str | os.PathLike[str], parser: Parser, instances: Sequence[Parser]) -> GcPlan:
     """Decide, for every hash folder under ``root``, whether anything still refers to it.
 
