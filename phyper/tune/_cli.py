@@ -77,7 +77,9 @@ def command_study_show(options: argparse.Namespace) -> int:
         best = view.best_trial
         values = ", ".join(f"{k}={v!r}" for k, v in best.params.items())
         print(f"  best: {best.value:.6g} (trial {best.number}, {best.hash}): {values}")
-    if view.awaiting:
+    if view.awaiting and summary["decision"]:
+        print(f"  gate {view.awaiting!r} decided: {summary['decision']}")
+    elif view.awaiting:
         print(
             f"  awaits a decision at gate {view.awaiting!r}: phyper decide --study {view.name} --go"
         )

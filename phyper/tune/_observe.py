@@ -66,15 +66,22 @@ def observe_run(folder: str, state: RunState) -> Observed:
         held = is_held(os.path.join(folder, LOCK_FILE))
         return Observed(status.value if held else INTERRUPTED)
     if status is Status.AWAITING_DECISION and state.gate is not None:
-        try:
-            decision = read_decision(folder, state.gate)
-        except RunStateError:  # a damaged decision file: the run still waits for a valid one
-            decision = None
+        decision = pending_decision(folder, state.gate)
         if decision is not None:
-            if decision["decision"] == "go":
-                return Observed(DECIDED, "go (not yet resumed)")
-            return Observed(DECIDED, "no-go (not yet applied)")
+            return Observed(DECIDED, decision)
     return Observed(status.value)
+
+
+def pending_decision(folder: str, gate: str) -> str | None:
+    """``go (not yet resumed)`` or ``no-go (not yet applied)`` when ``folder`` (a run's or a
+    study's) holds a decision for ``gate``, which it awaits; None while there is none."""
+    try:
+        decision = read_decision(folder, gate)
+    except RunStateError:  # a damaged decision file: it still waits for a valid one
+        return None
+    if decision is None:
+        return None
+    return "go (not yet resumed)" if decision["decision"] == "go" else "no-go (not yet applied)"
 
 
 def trial_in_progress(trial_folder: str) -> bool:

@@ -37,7 +37,7 @@ from ._gate import check_name, read_decision, write_decision
 from ._journal import Journal
 from ._lock import FolderLock, is_held
 from ._median import PREFIX as median_stop_name
-from ._observe import INTERRUPTED, TRIAL_LOCK, trial_in_progress
+from ._observe import INTERRUPTED, TRIAL_LOCK, pending_decision, trial_in_progress
 from ._run import RunResult, load_result
 from ._samplers import BaseSampler, FinishedTrial, RandomSampler
 from ._space import SearchSpace, space_from_document
@@ -422,6 +422,9 @@ class StudyView:
             "best_value": best.value if best else None,
             "best_hash": best.hash if best else None,
             "awaiting": self.awaiting or "",
+            # the gate's decision, written but not yet applied (the study was not started since)
+            "decision": (pending_decision(self.folder, self.awaiting) if self.awaiting else None)
+            or "",
             "stopped": self.stopped or "",
         }
 
