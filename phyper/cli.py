@@ -315,7 +315,8 @@ def command_gc(options: argparse.Namespace) -> int:
                 reasons = plan.kept.get(folder.path)
                 if reasons:
                     more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
-                    print(f"{'kept':>10s}  {folder.path}: {reasons[0]}{more}")
+                    where = f"{folder.resource}/{folder.hash}"  # under the root: 100 columns
+                    print(f"kept  {where}  {reasons[0]}{more}")
         for folder in orphans:
             kind = " (symlink: only the link is removed)" if folder.status == SYMLINK else ""
             print(f"{_human_size(sizes[folder.path]):>10s}  {folder.path}{kind}")

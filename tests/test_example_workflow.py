@@ -295,14 +295,14 @@ def test_gc_keeps_every_trial_of_every_study(workspace):
     dry = _phyper(folder, "gc", "example/config.py", "-v")
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "no orphans" in dry.stdout
-    kept = {line.split()[1].rstrip(":"): line for line in dry.stdout.splitlines() if "kept" in line}
+    kept = {line.split()[1]: line for line in dry.stdout.splitlines() if line.startswith("kept")}
     names = ("iris-tpe", "iris-random", "iris-grid")
     trials = {name: _trial_hashes(folder, name) for name in names}
     for name in names:
         others = set().union(*(trials[n] for n in names if n != name)) | _grid_hashes(folder)
         assert trials[name] - others, name  # each search tried configurations of its own
         for trial_hash in trials[name] - others:
-            line = kept[str(pathlib.Path("derived_data", "all", trial_hash))]
+            line = kept[f"all/{trial_hash}"]
             assert f"of study '{name}'" in line, line
     listed = json.loads(_phyper(folder, "gc", "example/config.py", "--format", "json").stdout)
     assert [row for row in listed if row["action"] == "delete"] == []
@@ -353,7 +353,8 @@ def test_gc_after_a_grid_value_and_a_study_are_removed_lists_exactly_their_folde
     random_only = _trial_hashes(source, "iris-random") - {h for _, h in needed}
     assert removed and random_only
     assert {("all", h) for h in removed | random_only} <= expected
-    assert any(resource == "transformed_data" for resource, _ in expected)
+    # (the searches tried every transformation: their trials keep the removed value's
+    # transformed data; which other resource folders stay depends on what they tried)
 
     listed = _phyper(folder, "gc", "smaller_config.py", "--format", "json")
     assert listed.returncode == 1, listed.stderr

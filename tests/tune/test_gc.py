@@ -149,7 +149,7 @@ def test_gc_cli_says_why_each_folder_is_kept(store, tmp_path, capsys):
     assert cli.main(["gc", str(config), "-v"]) == 1
     out = capsys.readouterr().out
     trial = parser.replace(seed=7, lr=0.25)
-    assert f"kept  {trial.get_resources_path()}: trial 0 of study 'seven'" in out
+    assert f"kept  all/{trial.get_instance_hash()}  trial 0 of study 'seven'" in out
     assert "2 orphan folders" in out and stray.get_instance_hash() in out
     assert cli.main(["gc", str(config), "--delete"]) == 0
     assert not os.path.exists(stray.get_resources_path())
