@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from ._collect import collect_from_disk
 from ._context import ALL, distinct, is_instance
 from ._errors import PhyperError
+from ._output import write_frame
 from ._scan import (
     CORRUPT,
     MISMATCH,
@@ -40,8 +41,9 @@ from ._scan import (
     scan,
 )
 from ._status import status
-from ._store import INFO_FILE, stale_temporaries, write_atomic
+from ._store import INFO_FILE, display_value
 from .tune import _cli as tune_commands
+from .tune._gc import GcPlan, plan_gc, study_trials
 
 if typing.TYPE_CHECKING:
     import pandas as pd
@@ -57,16 +59,7 @@ class UsageError(PhyperError, ValueError):
 
 
 def _print_frame(frame: pd.DataFrame, fmt: str, output: str | None = None) -> None:
-    if fmt == "csv":
-        text = frame.to_csv(index=False)
-    elif fmt == "json":
-        text = frame.to_json(orient="records", indent=2, default_handler=str) + "\n"
-    else:
-        text = (frame.to_string(index=False) if len(frame) else "(nothing)") + "\n"
-    if output:  # whole or not at all: a killed command leaves the old file, or none
-        write_atomic(output, text.encode("utf-8"))
-    else:
-        sys.stdout.write(text)
+    write_frame(frame, fmt, output)  # one writer for every command: exact floats in csv/json
 
 
 def _workers(text: str) -> int | str:
@@ -123,6 +116,20 @@ def command_describe(options: argparse.Namespace) -> int:
             print(f"  {folder.resource:24s} {folder.hash}", file=sys.stderr)
         return USAGE_EXIT
     folder = matches[0]
+    if options.format != "table":  # one row, the hyperparameters as columns (as `ls`)
+        import pandas as pd
+
+        row = {
+            "resource": folder.resource,
+            "hash": folder.hash,
+            "status": folder.status,
+            "problem": folder.problem,
+            "path": folder.path,
+            "class": folder.class_name,
+            **{n: display_value(v) for n, v in folder.hyperparameters.items()},
+        }
+        _print_frame(pd.DataFrame([row], dtype=object), options.format)
+        return OK_EXIT if folder.status == OK else FINDINGS_EXIT
     print(f"resource:  {folder.resource}")
     print(f"hash:      {folder.hash}")
     print(f"folder:    {folder.path}")
@@ -228,6 +235,9 @@ def command_status(options: argparse.Namespace) -> int:
         resource, relative = _parse_file_option(value, parser.get_resource_names())
         required.setdefault(resource, []).append(relative)
     table = status(instances, required, resources=options.resource)
+    if options.format != "table":  # one row per folder, for programs
+        _print_frame(table, options.format)
+        return FINDINGS_EXIT if (~table.complete).any() else OK_EXIT
     counts = table.groupby("resource", sort=False)["complete"].agg(["size", "sum"])
     width = max([len("resource"), *map(len, counts.index)])
     print(f"{'resource':{width}s}  {'complete':>9s}  {'missing':>8s}")
@@ -238,6 +248,10 @@ def command_status(options: argparse.Namespace) -> int:
     skipped = [r for r in (ALL, *parser.get_resource_names()) if r not in checked]
     if skipped and not options.file and not options.resource:
         print(f"(no folder under {root!r}, not counted: {', '.join(skipped)})")
+    produced = set(distinct(instances))
+    trials = {h for hashes in study_trials(root).values() for h in hashes} - produced
+    if trials:  # not the configuration's, yet not garbage: `phyper gc` keeps them
+        print(f"({len(trials)} trial folders of studies, not counted: phyper study ls)")
     missing = table[~table.complete]
     if len(missing) and options.verbose:
         print("missing:")
@@ -253,20 +267,31 @@ def command_status(options: argparse.Namespace) -> int:
     return FINDINGS_EXIT if len(missing) else OK_EXIT
 
 
-def find_orphans(
-    folders: Sequence[Folder], parser: Parser, instances: Sequence[Parser]
-) -> list[Folder]:
-    """The hash folders among ``folders`` that the configuration does not produce."""
-    expected: dict[str, set[str]] = {}
-    for resource in (ALL, *parser.get_resource_names()):
-        name = None if resource == ALL else resource
-        expected[resource] = set(distinct(instances, name))
-    return [f for f in folders if f.hash and f.hash not in expected.get(f.resource, ())]
-
-
 def _inside(path: str, root: str) -> bool:
     parent = os.path.realpath(os.path.dirname(path))
     return os.path.commonpath([parent, os.path.realpath(root)]) == os.path.realpath(root)
+
+
+def _gc_frame(plan: GcPlan, sizes: dict[str, int]) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = [
+        {"action": "delete", "resource": f.resource, "hash": f.hash, "path": f.path,
+         "bytes": sizes[f.path], "reasons": ""}
+        for f in plan.orphans
+    ]  # fmt: skip
+    rows += [
+        {"action": "delete", "resource": "", "hash": "", "path": t.path,
+         "bytes": t.stat(follow_symlinks=False).st_size, "reasons": "left by a killed writer"}
+        for t in plan.leftovers
+    ]  # fmt: skip
+    rows += [
+        {"action": "keep", "resource": f.resource, "hash": f.hash, "path": f.path,
+         "bytes": None, "reasons": "; ".join(plan.kept[f.path])}
+        for f in plan.folders if f.path in plan.kept
+    ]  # fmt: skip
+    columns = ["action", "resource", "hash", "path", "bytes", "reasons"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def command_gc(options: argparse.Namespace) -> int:
@@ -275,30 +300,41 @@ def command_gc(options: argparse.Namespace) -> int:
     if not os.path.isdir(root):
         print(f"nothing to collect: {root!r} does not exist")
         return OK_EXIT
-    folders = list(iter_folders(root))
-    orphans = find_orphans(folders, parser, instances)
-    orphan_paths = {f.path for f in orphans}
-    # kept folders may still hold the temporary file of a writer killed mid-write
-    leftovers = [
-        temporary
-        for folder in folders
-        if folder.path not in orphan_paths and folder.status != SYMLINK
-        for temporary in stale_temporaries(folder.path)
-    ]
-    sizes = [folder_size(f.path) for f in orphans]
-    for folder, size in zip(orphans, sizes, strict=True):
-        kind = " (symlink: only the link is removed)" if folder.status == SYMLINK else ""
-        print(f"{_human_size(size):>10s}  {folder.path}{kind}")
-    for temporary in leftovers:
-        size = temporary.stat(follow_symlinks=False).st_size  # cached by the scan
-        print(f"{_human_size(size):>10s}  {temporary.path} (left by a writer that was killed)")
-    total = _human_size(sum(sizes))
+    plan = plan_gc(root, parser, instances)
+    orphans, leftovers = plan.orphans, plan.leftovers
+    sizes = {f.path: folder_size(f.path) for f in orphans}
+    table = options.format == "table"
+    notes = sys.stdout if table else sys.stderr  # csv and json stay parseable
+    for warning in plan.warnings:
+        print(f"note: {warning}", file=sys.stderr)
+    if not table:
+        _print_frame(_gc_frame(plan, sizes), options.format)
+    else:
+        if options.verbose:
+            for folder in plan.folders:
+                reasons = plan.kept.get(folder.path)
+                if reasons:
+                    more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+                    where = f"{folder.resource}/{folder.hash}"  # under the root: 100 columns
+                    print(f"kept  {where}  {reasons[0]}{more}")
+        for folder in orphans:
+            kind = " (symlink: only the link is removed)" if folder.status == SYMLINK else ""
+            print(f"{_human_size(sizes[folder.path]):>10s}  {folder.path}{kind}")
+        for temporary in leftovers:
+            size = temporary.stat(follow_symlinks=False).st_size  # cached by the scan
+            print(f"{_human_size(size):>10s}  {temporary.path} (left by a writer that was killed)")
+    total = _human_size(sum(sizes.values()))
     found = f"{len(orphans)} orphan folders, {total}; {len(leftovers)} stale temporary files"
+    kept = f"{len(plan.kept)} folders kept" + ("" if options.verbose else " (-v says why)")
     if not orphans and not leftovers:
-        print(f"no orphans under {root!r}: every hash folder is produced by {options.config!r}")
+        print(
+            f"no orphans under {root!r}: every hash folder is produced by {options.config!r}, "
+            f"a study's trial or a run that may go on ({kept})",
+            file=notes,
+        )
         return OK_EXIT
     if not options.delete:
-        print(f"{found}; dry run: pass --delete to remove them")
+        print(f"{found}; {kept}; dry run: pass --delete to remove them", file=notes)
         return FINDINGS_EXIT
     for folder in orphans:
         if not _inside(folder.path, root):
@@ -311,7 +347,7 @@ def command_gc(options: argparse.Namespace) -> int:
     for temporary in leftovers:
         with contextlib.suppress(FileNotFoundError):  # a concurrent gc got there first
             os.unlink(temporary.path)
-    print(f"deleted {found}")
+    print(f"deleted {found}", file=notes)
     return OK_EXIT
 
 
@@ -394,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     describe = commands.add_parser("describe", help="what a hash (or a unique prefix) is")
     describe.add_argument("hash")
     with_root(describe)
+    describe.add_argument("--format", choices=["table", "csv", "json"], default="table")
     describe.set_defaults(run=command_describe)
 
     ls = commands.add_parser("ls", help="the table of hash folders")
@@ -441,14 +478,30 @@ def build_parser() -> argparse.ArgumentParser:
     status_command.add_argument(
         "-v", "--verbose", action="store_true", help="list the missing hashes"
     )
+    status_command.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table: counts per resource; csv, json: one row per folder",
+    )
     status_command.set_defaults(run=command_status)
 
     gc = commands.add_parser(
-        "gc", help="folders the configuration no longer produces, and stale temporary files"
+        "gc",
+        help="folders nothing refers to any more, and stale temporary files",
+        description=(
+            "List (and with --delete remove) the hash folders nothing refers to: not the "
+            "configuration's instances and their resources, not any trial of a study under the "
+            "root, not a run that may go on (running, awaiting_decision, decided, paused, "
+            "interrupted), not the resources these depend on, not a folder a live process "
+            "has locked."
+        ),
     )
     gc.add_argument("config")
     with_root(gc, default=None)
     gc.add_argument("--delete", action="store_true", help="remove them (default: dry run)")
+    gc.add_argument("-v", "--verbose", action="store_true", help="say why each kept folder is kept")
+    gc.add_argument("--format", choices=["table", "csv", "json"], default="table")
     gc.set_defaults(run=command_gc)
 
     tune_commands.add_commands(commands)  # decide, runs

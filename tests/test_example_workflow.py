@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from example.config import load
+from example.config import load, make_parser
 from tests.workflow import (
     ROOT,
     copy_workspace,
@@ -272,3 +273,100 @@ def test_the_search_knows_the_grid_and_answers_its_configurations_from_the_store
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.count("from_store") == 18
+
+
+def _phyper(folder: pathlib.Path, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "phyper", *argv],
+        cwd=folder, env=environment(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def _trial_hashes(folder: pathlib.Path, study: str) -> set[str]:
+    journal = folder / "derived_data" / "studies" / study / "journal.jsonl"
+    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    return {e["hash"] for e in events if e["event"] in ("start", "from_store")}
+
+
+def test_gc_keeps_every_trial_of_every_study(workspace):
+    """After the grid and the three searches, nothing is garbage: the studies' trials (their
+    checkpoints and curves) are kept, each with the study and trial that refer to it."""
+    folder, _, _ = workspace
+    dry = _phyper(folder, "gc", "example/config.py", "-v")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "no orphans" in dry.stdout
+    kept = {line.split()[1]: line for line in dry.stdout.splitlines() if line.startswith("kept")}
+    names = ("iris-tpe", "iris-random", "iris-grid")
+    trials = {name: _trial_hashes(folder, name) for name in names}
+    for name in names:
+        others = set().union(*(trials[n] for n in names if n != name)) | _grid_hashes(folder)
+        assert trials[name] - others, name  # each search tried configurations of its own
+        for trial_hash in trials[name] - others:
+            line = kept[f"all/{trial_hash}"]
+            assert f"of study '{name}'" in line, line
+    listed = json.loads(_phyper(folder, "gc", "example/config.py", "--format", "json").stdout)
+    assert [row for row in listed if row["action"] == "delete"] == []
+
+
+def _grid_hashes(folder: pathlib.Path, sweep: str = "config/default.yaml") -> set[str]:
+    _, instances = load(folder / sweep)
+    return {i.get_instance_hash() for i in instances}
+
+
+def test_gc_after_a_grid_value_and_a_study_are_removed_lists_exactly_their_folders(
+    workspace, tmp_path
+):
+    source, _, _ = workspace
+    folder = tmp_path / "copy"
+    shutil.copytree(source, folder, symlinks=True)
+    smaller = write_sweep(
+        folder, "smaller", fixed={"n_epochs": 2}, grid={"transformation": ["identity", "log"]}
+    )
+    (folder / "smaller_config.py").write_text(
+        f"from example.config import load\nparser, instances = load({smaller!r})\n"
+    )
+    shutil.rmtree(folder / "derived_data" / "studies" / "iris-random")
+    studies = sorted(p.name for p in (folder / "derived_data" / "studies").iterdir())
+    assert "iris-tpe" in studies and "iris-random" not in studies
+    # what must stay: the smaller grid, every remaining study's trials, and their resources,
+    # each instance rebuilt from its folder's metadata by the parser
+    parser, instances = load(folder / smaller)
+    needed = {("all", i.get_instance_hash()) for i in instances}
+    for name in parser.get_resource_names():
+        needed |= {(name, i.get_instance_hash(name)) for i in instances}
+    root = folder / "derived_data"
+    disk_parser = make_parser(str(root))
+    for study in studies:
+        for trial_hash in _trial_hashes(folder, study):
+            needed.add(("all", trial_hash))
+            trial = disk_parser.load_instance_from_disk_by_hash(trial_hash)
+            needed |= {(n, trial.get_instance_hash(n)) for n in parser.get_resource_names()}
+    on_disk = {
+        (resource.name, entry.name)
+        for resource in root.iterdir()
+        if resource.name != "studies"
+        for entry in resource.iterdir()
+    }
+    expected = on_disk - needed
+    # the removed value's folders and the deleted study's own trials are among them
+    removed = _grid_hashes(folder) - _grid_hashes(folder, smaller)
+    random_only = _trial_hashes(source, "iris-random") - {h for _, h in needed}
+    assert removed and random_only
+    assert {("all", h) for h in removed | random_only} <= expected
+    # (the searches tried every transformation: their trials keep the removed value's
+    # transformed data; which other resource folders stay depends on what they tried)
+
+    listed = _phyper(folder, "gc", "smaller_config.py", "--format", "json")
+    assert listed.returncode == 1, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert {(r["resource"], r["hash"]) for r in rows if r["action"] == "delete"} == expected
+    dry = _phyper(folder, "gc", "smaller_config.py")
+    assert f"{len(expected)} orphan folders" in dry.stdout
+    deleted = _phyper(folder, "gc", "smaller_config.py", "--delete")
+    assert deleted.returncode == 0, deleted.stderr
+    left = {(r.name, e.name) for r in root.iterdir() if r.name != "studies" for e in r.iterdir()}
+    assert left == on_disk - expected
+    for study in studies:  # every trial a study shows still has its folder
+        shown = json.loads(_phyper(folder, "study", "show", study, "--format", "json").stdout)
+        assert all((root / "all" / row["hash"]).is_dir() for row in shown)
+    assert _phyper(folder, "gc", "smaller_config.py").returncode == 0

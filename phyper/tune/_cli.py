@@ -18,9 +18,10 @@ import typing
 from collections.abc import Sequence
 
 from .._errors import PhyperError
+from .._output import write_frame
 from ._gate import decide
+from ._observe import SHOWN_STATUSES
 from ._run import runs
-from ._state import Status
 from ._study import StudyError, StudyView, decide_study, studies
 
 OK_EXIT, USAGE_EXIT = 0, 2
@@ -41,14 +42,8 @@ def command_decide(options: argparse.Namespace) -> int:
 
 
 def _write_frame(frame: typing.Any, fmt: str, empty: str, hidden: Sequence[str] = ()) -> None:
-    if fmt == "csv":
-        text = frame.to_csv(index=False)
-    elif fmt == "json":
-        text = frame.to_json(orient="records", indent=2, default_handler=str) + "\n"
-    else:
-        shown = frame.drop(columns=[c for c in hidden if c in frame]).astype(object).fillna("")
-        text = (shown.to_string(index=False) if len(shown) else empty) + "\n"
-    sys.stdout.write(text)
+    # the one writer of every command: exact floats in csv and json
+    write_frame(frame, fmt, empty=empty, hidden=hidden, blank_missing=True)
 
 
 def command_runs(options: argparse.Namespace) -> int:
@@ -74,7 +69,7 @@ def command_study_show(options: argparse.Namespace) -> int:
     print(f"study {view.name}: {view.direction} {view.metric}, {summary['trials']} trials")
     counts = ", ".join(
         f"{state} {summary[state]}"
-        for state in ("complete", "stopped_early", "from_store", "failed", "running")
+        for state in ("complete", "stopped_early", "from_store", "failed", "running", "interrupted")
         if summary[state]
     )
     print(f"  {counts or 'no trials yet'}")
@@ -82,7 +77,9 @@ def command_study_show(options: argparse.Namespace) -> int:
         best = view.best_trial
         values = ", ".join(f"{k}={v!r}" for k, v in best.params.items())
         print(f"  best: {best.value:.6g} (trial {best.number}, {best.hash}): {values}")
-    if view.awaiting:
+    if view.awaiting and summary["decision"]:
+        print(f"  gate {view.awaiting!r} decided: {summary['decision']}")
+    elif view.awaiting:
         print(
             f"  awaits a decision at gate {view.awaiting!r}: phyper decide --study {view.name} --go"
         )
@@ -111,7 +108,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
 
     runs_parser = subparsers.add_parser("runs", help="the training runs and their status")
     runs_parser.add_argument("--root", default=DEFAULT_ROOT, help="results root")
-    runs_parser.add_argument("--status", choices=[s.value for s in Status])
+    runs_parser.add_argument("--status", choices=SHOWN_STATUSES)
     runs_parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
     runs_parser.set_defaults(run=command_runs)
 

@@ -34,8 +34,10 @@ class Journal:
         self.path = path
         self._stream: typing.BinaryIO | None = None
 
-    def replay(self) -> list[dict[str, typing.Any]]:
-        """Every event, in order; a torn last line is cut off the file."""
+    def replay(self, *, repair: bool = True) -> list[dict[str, typing.Any]]:
+        """Every event, in order; a torn last line is cut off the file (``repair=True``, for
+        the driver, which holds the study's lock) or only left out (``repair=False``, for a
+        reader: the line may be one a live driver is writing at this moment)."""
         try:
             with open(self.path, "rb") as stream:
                 data = stream.read()
@@ -54,8 +56,9 @@ class Journal:
             except (UnicodeDecodeError, json.JSONDecodeError):
                 event = None
             if not isinstance(event, dict):
-                if last:  # killed mid-write: keep everything before this line
-                    self._truncate(start)
+                if last:  # killed (or being written) mid-line: keep everything before it
+                    if repair:
+                        self._truncate(start)
                     break
                 raise JournalError(
                     f"study journal {self.path!r} has a damaged line {line_number} "

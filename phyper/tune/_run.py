@@ -654,14 +654,21 @@ def load_result(
     return _result(state, folder, rows)
 
 
-RUN_COLUMNS = ["hash", "resource", "status", "epoch", "best_epoch", "best_value", "monitor",
-               "stopped_by", "gate", "reason", "updated", "folder"]  # fmt: skip
+RUN_COLUMNS = ["hash", "resource", "status", "decision", "epoch", "best_epoch", "best_value",
+               "monitor", "stopped_by", "gate", "reason", "updated", "folder"]  # fmt: skip
 
 
 def runs(root: str | os.PathLike[str]) -> pd.DataFrame:
     """Every run under ``root`` (``<root>/<resource>/<hash>/run.json``), one row each; a run
-    whose state is unreadable is listed with status ``unreadable`` and the error as reason."""
+    whose state is unreadable is listed with status ``unreadable`` and the error as reason.
+
+    The status is the run's true one (:func:`phyper.tune._observe.observe_run`): ``running``
+    only while a process holds the run's lock, else ``interrupted``; ``decided`` (with the
+    ``decision`` column, e.g. ``go (not yet resumed)``) when a decision awaits the next start.
+    """
     import pandas as pd
+
+    from ._observe import observe_run
 
     root = os.fspath(root)
     if not os.path.isdir(root):
@@ -689,11 +696,13 @@ def runs(root: str | os.PathLike[str]) -> pd.DataFrame:
                 )
                 continue
             assert state is not None
+            observed = observe_run(folder, state)
             records.append(
                 {
                     "hash": state.hash,
                     "resource": resource,
-                    "status": state.status.value,
+                    "status": observed.status,
+                    "decision": observed.decision,
                     "epoch": state.epoch,
                     "best_epoch": state.best_epoch,
                     "best_value": math.nan if state.best_value is None else state.best_value,

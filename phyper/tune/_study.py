@@ -35,8 +35,9 @@ from .._store import INFO_FILE, _to_json, display_value, from_json, render_info,
 from ._errors import DecisionError, RunStateError
 from ._gate import check_name, read_decision, write_decision
 from ._journal import Journal
-from ._lock import FolderLock
+from ._lock import FolderLock, is_held
 from ._median import PREFIX as median_stop_name
+from ._observe import INTERRUPTED, TRIAL_LOCK, pending_decision, trial_in_progress
 from ._run import RunResult, load_result
 from ._samplers import BaseSampler, FinishedTrial, RandomSampler
 from ._space import SearchSpace, space_from_document
@@ -52,7 +53,6 @@ DEFINITION_FILE = "study.json"
 JOURNAL_FILE = "journal.jsonl"
 DRIVER_LOCK = "driver.lock"
 RESULT_FILE = "result.json"
-TRIAL_LOCK = "trial.lock"
 FORMAT = "phyper-study"
 RESULT_FORMAT = "phyper-result"
 
@@ -301,6 +301,7 @@ class StudyView:
 
     name: str
     folder: str
+    root: str
     metric: str
     direction: Direction
     param_names: tuple[str, ...]
@@ -328,16 +329,28 @@ class StudyView:
         except (OSError, ValueError) as error:
             raise StudyError(f"study definition {path!r} is unreadable: {error}") from None
         view = cls.__new__(cls)
-        view.name, view.folder = name, folder
+        view.name, view.folder, view.root = name, folder, os.fspath(root)
         view.metric, view.direction = definition["metric"], definition["direction"]
         view.param_names = tuple(definition["space"])
         view.definition = definition
         record = replay_events(
-            Journal(os.path.join(folder, JOURNAL_FILE)).replay(),
+            Journal(os.path.join(folder, JOURNAL_FILE)).replay(repair=False),
             lambda params: {n: display_value(v) for n, v in params.items()},
         )
         view._apply(record)
         return view
+
+    def observed_states(self) -> dict[int, str]:
+        """Each trial's state as it truly is now: a trial the journal says is ``running``
+        is ``interrupted`` when neither the study's driver nor a process working in the
+        trial's folder holds its lock (the driver was killed; the next start resumes it)."""
+        states = {t.number: t.state for t in self.trials}
+        running = [t for t in self.trials if t.state == RUNNING]
+        if running and not is_held(os.path.join(self.folder, DRIVER_LOCK)):
+            for t in running:
+                if not trial_in_progress(os.path.join(self.root, "all", t.hash)):
+                    states[t.number] = INTERRUPTED
+        return states
 
     @property
     def finished_trials(self) -> list[Trial]:
@@ -370,6 +383,7 @@ class StudyView:
         rows = []
         best: float | None = None
         better = (lambda a, b: a < b) if self.direction == "minimize" else (lambda a, b: a > b)
+        states = self.observed_states()
         for t in self.trials:
             if (
                 t.state in FINISHED
@@ -380,7 +394,7 @@ class StudyView:
             rows.append(
                 {
                     "number": t.number,
-                    "state": t.state,
+                    "state": states[t.number],
                     "value": t.value,
                     "best_so_far": best,
                     "hash": t.hash,
@@ -397,8 +411,8 @@ class StudyView:
             best: Trial | None = self.best_trial
         except StudyError:
             best = None
-        counts = Counter(t.state for t in self.trials)
-        states = (COMPLETE, STOPPED_EARLY, FROM_STORE, FAILED, RUNNING)
+        counts = Counter(self.observed_states().values())
+        states = (COMPLETE, STOPPED_EARLY, FROM_STORE, FAILED, RUNNING, INTERRUPTED)
         return {
             "study": self.name,
             "metric": self.metric,
@@ -408,6 +422,9 @@ class StudyView:
             "best_value": best.value if best else None,
             "best_hash": best.hash if best else None,
             "awaiting": self.awaiting or "",
+            # the gate's decision, written but not yet applied (the study was not started since)
+            "decision": (pending_decision(self.folder, self.awaiting) if self.awaiting else None)
+            or "",
             "stopped": self.stopped or "",
         }
 
@@ -474,7 +491,8 @@ class Study(StudyView):
         self._check_definition()
         self.param_names = self.space.names
         self.prior_knowledge = 0
-        self._replay(Journal(self._journal_path).replay())
+        # without the driver's lock: read only (a live driver may be writing the last line)
+        self._replay(Journal(self._journal_path).replay(repair=False))
 
     @classmethod
     def from_yaml(

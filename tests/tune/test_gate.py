@@ -158,7 +158,11 @@ def test_await_decision_records_a_pause_that_decide_accepts(root):
     assert take_decision(folder, "review")["decision"] == "go"
     assert take_decision(folder, "review")["note"] == "fine"  # asked again: the same
     state = tune.runs(root).iloc[0]
-    assert state["status"] == "running" and state["gate"] is None
+    assert state["gate"] is None and state["decision"] is None
+    # run.json says running, but no process holds the run's lock: shown as interrupted
+    with open(os.path.join(folder, "run.json")) as stream:
+        assert json.load(stream)["status"] == "running"
+    assert state["status"] == "interrupted"
     with pytest.raises(tune.DecisionError, match="already decided"):
         await_decision(folder, run_hash=run_hash, resource="all", gate="review", reason="again")
     with pytest.raises(tune.DecisionError, match="not usable in a file name"):

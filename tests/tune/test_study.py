@@ -173,8 +173,13 @@ def test_the_study_gate_across_processes(root):
     assert decided.returncode == 0, decided.stderr
     twice = phyper_command("decide", "--study", "gated", "--go", "--root", root)
     assert twice.returncode == 2 and "awaits no decision" not in twice.stderr
+    # decided, not yet applied: the study says so until it is started again
+    shown = phyper_command("study", "show", "gated", "--root", root)
+    assert "gate 'review' decided: go (not yet resumed)" in shown.stdout
+    assert tune.StudyView.read(root, "gated").summary()["decision"] == "go (not yet resumed)"
     done = driver()
     assert done.returncode == 0 and done.stdout.split() == ["4"], done.stderr
+    assert tune.StudyView.read(root, "gated").summary()["decision"] == ""
     again = phyper_command("decide", "--study", "gated", "--no-go", "--root", root)
     assert again.returncode == 2 and "awaits no decision" in again.stderr
 
