@@ -25,6 +25,7 @@ except ModuleNotFoundError as error:  # pragma: no cover - the extra is missing
 from ._common import PlotError, spans_decades
 from ._curves import learning_curves
 from ._search import best_so_far, metric_by_hyperparameter
+from ._studies import study_group
 
 __all__ = [
     "PlotError",
@@ -32,4 +33,5 @@ __all__ = [
     "learning_curves",
     "metric_by_hyperparameter",
     "spans_decades",
+    "study_group",
 ]

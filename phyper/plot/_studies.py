@@ -76,13 +76,22 @@ def _view(study: StudyLike, root: str | os.PathLike[str] | None) -> StudyView:
         raise PlotError(str(error)) from None
 
 
+def study_group(name: str) -> str:
+    """The line a study is drawn in by default: its name without a ``-seedN`` suffix.
+
+    >>> study_group("iris-tpe-seed2"), study_group("iris-tpe")
+    ('iris-tpe', 'iris-tpe')
+    """
+    return SEED_SUFFIX.sub("", name) or name
+
+
 def _label(view: StudyView, group: Grouping) -> str:
     if callable(group):
         return str(group(view))
     if group == "study":
         return view.name
     if group == "name":
-        return SEED_SUFFIX.sub("", view.name) or view.name
+        return study_group(view.name)
     if group == "sampler":
         described = getattr(view, "definition", {}).get("sampler") or {}
         return str(described.get("optuna_sampler") or described.get("sampler") or "unknown")
