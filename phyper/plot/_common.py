@@ -7,6 +7,7 @@ import typing
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from matplotlib.ticker import LogFormatterSciNotation
 
 from .._errors import PhyperError
 
@@ -51,6 +52,22 @@ def use_log(setting: LogSetting, values: Iterable[float], what: str) -> bool:
     return setting
 
 
+class PlainLogFormatter(LogFormatterSciNotation):
+    """matplotlib's choice of which log ticks get a label, each label a plain number (0.05,
+    0.1, 0.2) rather than a power of ten (5×10⁻²): how people read a loss or a learning rate."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
+def set_log(ax: Axes, which: typing.Literal["x", "y"]) -> None:
+    """A log scale on the x or y axis of ``ax``, with plain-number tick labels."""
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(PlainLogFormatter())
+    axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(1.2, 0.5)))
+
+
 def check_names(wanted: Sequence[str], available: Iterable[str], what: str) -> None:
     """Each name in ``wanted`` must be available; the error lists what is."""
     known = list(dict.fromkeys(available))
@@ -60,16 +77,17 @@ def check_names(wanted: Sequence[str], available: Iterable[str], what: str) -> N
 
 
 def new_figure(
-    n_panels: int, width: float, height: float, *, sharey: bool = False
+    n_panels: int, width: float, height: float, *, sharey: bool = False, legend_width: float = 0
 ) -> tuple[Figure, list[Axes]]:
-    """A figure of ``n_panels`` panels side by side (constrained layout, so legends placed
-    outside the panels get room of their own)."""
+    """A figure of ``n_panels`` panels of ``width`` side by side, plus ``legend_width`` inches
+    for legends to their right (constrained layout gives legends outside the panels room of
+    their own)."""
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(
         1,
         n_panels,
-        figsize=(width * n_panels, height),
+        figsize=(width * n_panels + legend_width, height),
         squeeze=False,
         sharey=sharey,
         layout="constrained",

@@ -17,6 +17,7 @@ from ._common import (
     is_constrained,
     label,
     new_figure,
+    set_log,
     use_log,
 )
 from ._runs import RunCurve, RunsInput, read_runs, stop_kind
@@ -98,7 +99,7 @@ def learning_curves(
     styles = _styles(curves, style)
     axes = given_axes(ax, len(metric_names), "learning_curves")
     if axes is None:
-        figure, axes = new_figure(len(metric_names), 5.2, 3.9)
+        figure, axes = new_figure(len(metric_names), 5.0, 4.0, legend_width=2.4)
     else:
         figure = typing.cast("Figure", axes[0].figure)
     alpha = 0.8 if len(curves) <= 12 else 0.5
@@ -148,7 +149,7 @@ def learning_curves(
                     zorder=5,
                 )
         if use_log(logy, values, "logy"):
-            panel.set_yscale("log")
+            set_log(panel, "y")
         panel.set_xlabel("epoch")
         panel.set_ylabel(metric)
         panel.set_title(metric)
@@ -268,7 +269,9 @@ def _marker_legend(
         )
         for kind, marker in kinds.items()
     ]
-    if is_constrained(figure):
+    if is_constrained(figure) and len(axes) == 1:  # below, it would be wider than the panel
+        figure.legend(handles=handles, loc="outside right lower")
+    elif is_constrained(figure):
         figure.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     else:
         axes[-1].legend(handles=handles, loc="best")

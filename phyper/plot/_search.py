@@ -20,6 +20,7 @@ from ._common import (
     is_constrained,
     label,
     new_figure,
+    set_log,
     spans_decades,
     use_log,
 )
@@ -81,7 +82,7 @@ def best_so_far(
     metric, direction = first.metric, first.direction
     baselines = _baselines(baseline)
     if ax is None:
-        figure, (panel,) = new_figure(1, 7.0, 4.2)
+        figure, (panel,) = new_figure(1, 7.5, 5.0)
     else:
         panel, figure = ax, typing.cast("Figure", ax.figure)
     palette = Colours(None, list(groups))
@@ -115,14 +116,14 @@ def best_so_far(
         line.set_label(f"{text} ({value:.3g})")
         handles.append(line)
     if use_log(logy, values, "logy"):
-        panel.set_yscale("log")
+        set_log(panel, "y")
     panel.set_xlabel(X_LABELS[x])
     panel.set_ylabel(f"best {metric} so far")
     better = "lower" if direction == "minimize" else "higher"
     panel.set_title(title if title is not None else f"Best {metric} so far ({better} is better)")
     panel.grid(True, alpha=0.3)
-    if is_constrained(figure) and ax is None:
-        figure.legend(handles=handles, loc="outside right upper")
+    if is_constrained(figure) and ax is None:  # below: the labels can be long
+        figure.legend(handles=handles, loc="outside lower center", ncols=min(2, len(handles)))
     else:
         panel.legend(handles=handles, loc="best")
     return figure
@@ -220,7 +221,7 @@ def metric_by_hyperparameter(
         raise PlotError(f"no finished values of {metric!r} to draw")
     figure_axes = given_axes(axes, len(params), "metric_by_hyperparameter")
     if figure_axes is None:
-        figure, figure_axes = new_figure(len(params), 3.4, 3.6, sharey=True)
+        figure, figure_axes = new_figure(len(params), 3.2, 3.8, sharey=True, legend_width=1.6)
     else:
         figure = typing.cast("Figure", figure_axes[0].figure)
     colours = Colours(colour_by, frame[colour_by].tolist() if colour_by else [None])
@@ -256,7 +257,7 @@ def metric_by_hyperparameter(
             xs_plot = rows[name].to_numpy(dtype=float)
             best_x = best_row[name]
             if kind == "log":
-                panel.set_xscale("log")
+                set_log(panel, "x")
         keep = hollow[frame.index.get_indexer(rows.index)]
         colour_array = np.array(colour)
         panel.scatter(
@@ -293,7 +294,7 @@ def metric_by_hyperparameter(
         panel.set_title(name)
         panel.grid(True, alpha=0.3)
     if use_log(logy, frame[metric].tolist(), "logy"):
-        figure_axes[0].set_yscale("log")
+        set_log(figure_axes[0], "y")
     figure_axes[0].set_ylabel(f"{metric} ({better} is better)")
     figure.suptitle(title if title is not None else f"{metric} against each hyperparameter")
     _legend(figure, figure_axes, colours, bool(hollow.any()), best_row[metric], colour_by)
