@@ -211,7 +211,7 @@ def test_best_so_far_draws_seeds_as_median_and_range_with_a_baseline(store, tmp_
     assert texts == [
         "search-grid",
         "search-random: median of 2 (range shaded)",
-        "grid's best (0.03)",
+        "grid's best: 0.03",
     ]
     panel = figure.axes[0]
     baseline = [line for line in panel.lines if line.get_linestyle() == "--"]

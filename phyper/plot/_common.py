@@ -13,6 +13,7 @@ from .._errors import PhyperError
 
 if typing.TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap
     from matplotlib.figure import Figure
 
 LogSetting = bool | typing.Literal["auto"]
@@ -124,7 +125,7 @@ class Colours:
 
     def __init__(self, name: str | None, values: Sequence[object]) -> None:
         import matplotlib as mpl
-        from matplotlib.colors import LogNorm, Normalize
+        from matplotlib.colors import ListedColormap, LogNorm, Normalize
 
         self.name = name
         distinct = list(dict.fromkeys(_key(v) for v in values))
@@ -135,7 +136,10 @@ class Colours:
             low, high = min(floats), max(floats)
             log = spans_decades(floats)
             self.norm: Normalize = LogNorm(low, high) if log else Normalize(low, high)
-            self.cmap = mpl.colormaps["viridis"]
+            # viridis without its last, pale yellow tenth, which hardly shows on white
+            self.cmap: Colormap = ListedColormap(
+                mpl.colormaps["viridis"](np.linspace(0.0, 0.88, 256))
+            )
             self.categories: list[object] = []
         else:
             try:  # numbers and names in their order; mixed values as they came

@@ -38,7 +38,17 @@ STOP_MARKERS = {
 }
 OTHER_MARKERS = ("^", "<", ">", "h", "d")
 LINE_STYLES = ("-", "--", ":", "-.")
-BEST_SIZE, STOP_SIZE = 70, 34  # points²: the best-epoch dot shows around a stop marker on it
+# points²: the best-epoch dot shows around a stop marker drawn on it; smaller with many runs,
+# whose markers would otherwise hide the curves
+BEST_SIZE, STOP_SIZE = 70, 34
+MANY_RUNS, BEST_SIZE_MANY, STOP_SIZE_MANY = 30, 34, 18
+
+
+def marker_sizes(n_runs: int) -> tuple[int, int]:
+    """The areas of the best-epoch dot and of the stop marker, for ``n_runs`` curves."""
+    if n_runs > MANY_RUNS:
+        return BEST_SIZE_MANY, STOP_SIZE_MANY
+    return BEST_SIZE, STOP_SIZE
 
 
 def learning_curves(
@@ -103,6 +113,7 @@ def learning_curves(
     else:
         figure = typing.cast("Figure", axes[0].figure)
     alpha = 0.8 if len(curves) <= 12 else 0.5
+    best_size, stop_size = marker_sizes(len(curves))
     kinds: dict[str, str] = {}
     monitors: set[str] = set()
     for panel, metric in zip(axes, metric_names, strict=True):
@@ -127,7 +138,7 @@ def learning_curves(
                 panel.scatter(
                     row.epoch,
                     row[metric],
-                    s=BEST_SIZE,
+                    s=best_size,
                     color=colour,
                     marker="o",
                     edgecolors="black",
@@ -141,7 +152,7 @@ def learning_curves(
                 panel.scatter(
                     [last.epoch],
                     [last[metric]],
-                    s=STOP_SIZE,
+                    s=stop_size,
                     marker=marker,
                     color=colour,
                     edgecolors="black",
@@ -269,9 +280,8 @@ def _marker_legend(
         )
         for kind, marker in kinds.items()
     ]
-    if is_constrained(figure) and len(axes) == 1:  # below, it would be wider than the panel
-        figure.legend(handles=handles, loc="outside right lower")
-    elif is_constrained(figure):
-        figure.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+    if is_constrained(figure):  # below the panels, in as many columns as fit under them
+        columns = len(handles) if len(axes) > 1 else min(2, len(handles))
+        figure.legend(handles=handles, loc="outside lower center", ncols=columns)
     else:
         axes[-1].legend(handles=handles, loc="best")

@@ -73,7 +73,7 @@ def best_so_far(
     ...     _ = study.optimize(lambda net: {"loss": abs(net.width - 5) + 1}, n_trials=4)
     >>> figure = plot.best_so_far(root=parser.hashed_resources_folder, baseline=1.5)
     >>> [text.get_text() for text in figure.legends[0].get_texts()]
-    ['demo: median of 2 (range shaded)', 'baseline (1.5)']
+    ['demo: median of 2 (range shaded)', 'baseline: 1.5']
     """
     if x not in X_LABELS:
         raise PlotError(f"x={x!r}: expected 'trial' or 'epochs'")
@@ -113,7 +113,7 @@ def best_so_far(
         handles.append(handle)
     for (text, value), style in zip(baselines.items(), BASELINE_STYLES * 3, strict=False):
         line = panel.axhline(value, color="black", linestyle=style, linewidth=1.3)
-        line.set_label(f"{text} ({value:.3g})")
+        line.set_label(f"{text}: {value:.3g}")
         handles.append(line)
     if use_log(logy, values, "logy"):
         set_log(panel, "y")
