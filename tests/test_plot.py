@@ -18,6 +18,7 @@ import pytest
 import phyper
 from phyper import plot, tune
 from phyper.plot._curves import BEST_SIZE, STOP_SIZE
+from phyper.plot._search import _median_and_range
 
 
 class Net(phyper.Parser):
@@ -241,6 +242,17 @@ def test_best_so_far_by_epochs_trained_counts_nothing_for_answers_from_the_store
         for t in view.trials
     ]
     assert random_line.get_xdata()[-1] == sum(trained) > 0
+
+
+def test_the_median_of_seeds_starts_once_every_seed_has_a_value():
+    # seed b finds its first (poor) value only after seed a found a good one: a median over the
+    # seeds that have a value would rise there, which a best-so-far never does
+    early = (np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.5, 0.2, 0.1, 0.1]))
+    late = (np.array([1.0, 2.5, 3.0, 4.0]), np.array([np.nan, 0.9, 0.3, 0.2]))
+    grid, median, low, high = _median_and_range([early, late])
+    assert grid.tolist() == [2.5, 3.0, 4.0]
+    assert median.tolist() == pytest.approx([0.55, 0.2, 0.15])
+    assert low.tolist() == [0.2, 0.1, 0.1] and high.tolist() == [0.9, 0.3, 0.2]
 
 
 def test_best_so_far_refuses_unknown_studies(store):

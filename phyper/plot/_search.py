@@ -149,8 +149,10 @@ def _line(view: StudyView, x: str) -> tuple[np.ndarray, np.ndarray]:
 def _median_and_range(
     lines: Sequence[tuple[np.ndarray, np.ndarray]],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Median, minimum and maximum of step functions on the union of their x values, up to
-    the x every one of them reached (beyond it a study spent no budget, so it has no value)."""
+    """Median, minimum and maximum of step functions on the union of their x values, where
+    every one of them has a value: from the x where the last one found its first, up to the x
+    every one reached (beyond it a study spent no budget, so it has no value). Before that, a
+    study joining with a poor first value would lift the median of the others."""
     end = min(xs[-1] for xs, _ in lines if len(xs))
     grid = np.unique(np.concatenate([xs for xs, _ in lines]))
     grid = grid[grid <= end]
@@ -160,10 +162,11 @@ def _median_and_range(
         positions = np.searchsorted(xs, grid, side="right") - 1
         valid = positions >= 0
         table[row, valid] = ys[positions[valid]]
-    every = ~np.isnan(table).all(axis=0)
+    every = ~np.isnan(table).any(axis=0)
     table, grid = table[:, every], grid[every]
-    with np.errstate(all="ignore"):
-        return grid, np.nanmedian(table, 0), np.nanmin(table, 0), np.nanmax(table, 0)
+    if not grid.size:  # the studies have no stretch of budget in common
+        return grid, grid, grid, grid
+    return grid, np.median(table, 0), table.min(0), table.max(0)
 
 
 # ------------------------------------------------------------------- metric by hyperparameter
