@@ -102,8 +102,8 @@ def best_so_far(
                 alpha=0.35 if thin else 0.9,
                 linewidth=0.9 if thin else 2.0,
             )
-        if len(lines) > 1:
-            grid, median, low, high = _median_and_range(lines)
+        if sum(len(xs) > 0 for xs, _ in lines) > 1:
+            grid, median, low, high = _median_and_range([line for line in lines if len(line[0])])
             handle = panel.step(grid, median, where="post", color=colour, linewidth=2.4)[0]
             panel.fill_between(grid, low, high, step="post", color=colour, alpha=0.18, linewidth=0)
             handle.set_label(f"{name}: median of {len(lines)} (range shaded)")

@@ -128,6 +128,8 @@ def _run_epochs(root: str, view: StudyView, trial: Trial) -> float:
         state = read_state(folder, trial.hash)
     except RunStateError as error:
         raise PlotError(f"trial {trial.number} of study {view.name!r}: {error}") from None
+    if state is None and trial.state not in FINISHED:
+        return 0.0  # failed (or not started) before its run began: it trained nothing
     if state is None:
         raise PlotError(
             f"trial {trial.number} of study {view.name!r} has no run state in {folder!r}: "
