@@ -100,7 +100,9 @@ def given_axes(ax: Axes | Sequence[Axes] | None, n_panels: int, what: str) -> li
     """The caller's axes as a list of ``n_panels`` (None when none were given)."""
     if ax is None:
         return None
-    axes = [ax] if hasattr(ax, "plot") else list(typing.cast(Sequence["Axes"], ax))
+    from matplotlib.axes import Axes
+
+    axes = [ax] if isinstance(ax, Axes) else list(ax)
     if len(axes) != n_panels:
         raise PlotError(f"{what} draws {n_panels} panel(s); {len(axes)} axes were given")
     return axes
@@ -147,13 +149,16 @@ class Colours:
             except TypeError:
                 order = distinct
             self.categories = order
-            palette = mpl.colormaps["tab10" if len(order) <= 10 else "tab20"].colors
+            listed: typing.Any = mpl.colormaps["tab10" if len(order) <= 10 else "tab20"]
+            palette = listed.colors
             self.palette = {v: palette[i % len(palette)] for i, v in enumerate(order)}
 
-    def __call__(self, value: object) -> tuple[float, ...]:
+    def __call__(self, value: object) -> tuple[float, float, float, float]:
+        from matplotlib.colors import to_rgba
+
         if self.continuous:
-            return tuple(self.cmap(self.norm(float(typing.cast(float, value)))))
-        return tuple(self.palette[_key(value)])
+            return to_rgba(self.cmap(self.norm(float(typing.cast(float, value)))))
+        return to_rgba(self.palette[_key(value)])
 
     def legend_handles(self) -> list[typing.Any]:
         from matplotlib.lines import Line2D

@@ -7,6 +7,8 @@ import os
 import typing
 from collections.abc import Sequence
 
+import numpy as np
+
 from ._common import (
     MAX_CATEGORIES,
     Colours,
@@ -180,7 +182,8 @@ def _pick_hue(curves: Sequence[RunCurve], names: Sequence[str]) -> str | None:
     """The first hyperparameter that varies with few values, else the first that varies."""
     varying = [n for n in names if len(_distinct(curves, n)) > 1]
     few = [n for n in varying if len(_distinct(curves, n)) <= MAX_CATEGORIES]
-    return (few or varying or [None])[0]
+    chosen = few or varying
+    return chosen[0] if chosen else None
 
 
 def _distinct(curves: Sequence[RunCurve], name: str) -> set[str]:
@@ -210,9 +213,9 @@ def _best_epoch(run: RunCurve, fallback: str, mode: str) -> tuple[int | None, st
         return result.best_epoch, result.monitor
     if fallback not in run.curve.columns or run.curve[fallback].isna().all():
         return None, None
-    values = run.curve[fallback]
-    position = values.idxmin() if mode == "min" else values.idxmax()
-    return int(run.curve.epoch[position]), fallback
+    values = run.curve[fallback].to_numpy(dtype=float)
+    position = np.nanargmin(values) if mode == "min" else np.nanargmax(values)
+    return int(run.curve.epoch.iloc[int(position)]), fallback
 
 
 def _marker_for(kind: str, taken: dict[str, str]) -> str:
@@ -230,7 +233,7 @@ def _style_legend(
     from matplotlib.lines import Line2D
 
     handles = [
-        Line2D([], [], color="0.3", linestyle=s, label=label(_from_key(k)))
+        Line2D([], [], color="0.3", linestyle=typing.cast(typing.Any, s), label=label(_from_key(k)))
         for k, s in styles.items()
     ]
     if is_constrained(figure):

@@ -153,8 +153,8 @@ def _from_frame(
 
 
 def _plain(value: object) -> object:
-    if hasattr(value, "item"):
-        value = value.item()  # type: ignore[union-attr]
+    if hasattr(value, "item"):  # a numpy scalar
+        value = value.item()
     if isinstance(value, float) and math.isnan(value):
         return None
     return value

@@ -228,7 +228,9 @@ def metric_by_hyperparameter(
     else:
         figure = typing.cast("Figure", figure_axes[0].figure)
     colours = Colours(colour_by, frame[colour_by].tolist() if colour_by else [None])
-    best_row = frame.loc[frame[metric].idxmin() if better == "lower" else frame[metric].idxmax()]
+    metric_values = frame[metric].to_numpy(dtype=float)
+    best = np.argmin(metric_values) if better == "lower" else np.argmax(metric_values)
+    best_row = frame.iloc[int(best)]
     hollow = frame["stopped_early"].to_numpy(dtype=bool)
     rng = np.random.default_rng(0)  # the same jitter every time
     for panel, name in zip(figure_axes, params, strict=True):
@@ -329,7 +331,7 @@ def _from_studies(
     dimensions: dict[str, str] = {}
     for view in views:
         space = getattr(view, "definition", {}).get("space") or {
-            n: view.space.dimensions[n].to_spec()
+            n: typing.cast(typing.Any, view).space.dimensions[n].to_spec()
             for n in view.param_names  # a tune.Study
         }
         for name in view.param_names:
