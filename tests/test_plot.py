@@ -268,6 +268,10 @@ def test_best_so_far_refuses_unknown_studies(store):
 # ----------------------------------------------------------------- metric by hyperparameter
 
 
+def _stars(panel):
+    return [c for c in panel.collections if hasattr(c, "get_sizes") and c.get_sizes()[0] == 260]
+
+
 def test_metric_by_hyperparameter_has_a_panel_per_searched_dimension(store, tmp_path):
     root, _, _ = store
     figure = plot.metric_by_hyperparameter(
@@ -283,7 +287,7 @@ def test_metric_by_hyperparameter_has_a_panel_per_searched_dimension(store, tmp_
         for s in (0, 1)
         for t in tune.StudyView.read(root, f"search-random-seed{s}").finished_trials
     ]
-    stars = [c for c in rate.collections if c.get_sizes()[0] == 260]
+    stars = _stars(rate)
     assert stars[0].get_offsets()[0][1] == pytest.approx(min(values))
     legend = _legend_texts(figure)[0]
     assert legend[0] == "search-random" and legend[-1] == f"best ({min(values):.3g})"
@@ -298,6 +302,10 @@ def test_metric_by_hyperparameter_of_a_table(store):
     )
     assert len(figure.axes) == 2
     assert figure.axes[0].get_yscale() == "linear"  # best values from 0.01 to 0.025
+    best = table.best_value.min()
+    for panel in figure.axes[:2]:  # the best configuration is starred in every panel
+        stars = _stars(panel)
+        assert len(stars) == 1 and stars[0].get_offsets()[0][1] == pytest.approx(best)
     assert _legend_texts(figure)[0][:2] == ["4", "8"]
     assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["0.05", "0.2", "0.6"]
     with pytest.raises(plot.PlotError, match="unknown hyperparameter column 'depth'"):

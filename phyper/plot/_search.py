@@ -242,9 +242,9 @@ def metric_by_hyperparameter(
         ]
         if kind == "category":
             categories = _ordered(rows[name].tolist())
-            where = {repr(v): i for i, v in enumerate(categories)}
-            xs = np.array([where[repr(v)] for v in rows[name]], dtype=float)
-            best_x = where.get(repr(best_row[name]))
+            where = {_category(v): i for i, v in enumerate(categories)}
+            xs = np.array([where[_category(v)] for v in rows[name]], dtype=float)
+            best_x = where.get(_category(best_row[name]))
             xs_plot = xs + rng.uniform(-0.18, 0.18, len(xs))
             for position in range(len(categories)):
                 members = rows[metric][xs == position]
@@ -306,8 +306,13 @@ def metric_by_hyperparameter(
     return figure
 
 
+def _category(value: object) -> str:
+    """A value's identity as a category: numpy scalars and Python values alike."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _ordered(values: list[object]) -> list[object]:
-    distinct = list({repr(v): v for v in values}.values())
+    distinct = list({_category(v): v for v in values}.values())
     try:
         return sorted(distinct)  # type: ignore[type-var]
     except TypeError:
