@@ -89,8 +89,9 @@ rule tune:
     output:
         paths.search_trials("{sampler}"),
         paths.search_best("{sampler}"),
-        # the other seeds' tables (seed 0's keeps the plain name)
+        # the other seeds' tables and summaries (seed 0's keep the plain name)
         [paths.search_trials(f"{{sampler}}-seed{seed}") for seed in range(1, SEARCH_SEEDS)],
+        [paths.search_best(f"{{sampler}}-seed{seed}") for seed in range(1, SEARCH_SEEDS)],
     threads: 2
     shell:
         "python -m example tune --sweep {SWEEP} --sampler {wildcards.sampler}"
