@@ -15,9 +15,11 @@ from example.config import DEFAULT_SWEEP, load
 SWEEP = workflow.configfiles[-1] if workflow.configfiles else DEFAULT_SWEEP
 parser, instances = load(SWEEP)
 space = Space(instances)
-# the search, with each sampler on the same budget (`--config search_trials=N` to change it)
+# the search, with each sampler on the same budget, each run with several seeds so that the
+# comparison of samplers holds up (`--config search_trials=N search_seeds=S` to change them)
 SAMPLERS = ["tpe", "random", "grid"]
-SEARCH_TRIALS = int(config.get("search_trials", 12))
+SEARCH_TRIALS = int(config.get("search_trials", 8))
+SEARCH_SEEDS = int(config.get("search_seeds", 3))
 
 
 wildcard_constraints:
@@ -87,7 +89,10 @@ rule tune:
     output:
         paths.search_trials("{sampler}"),
         paths.search_best("{sampler}"),
+        # the other seeds' tables and summaries (seed 0's keep the plain name)
+        [paths.search_trials(f"{{sampler}}-seed{seed}") for seed in range(1, SEARCH_SEEDS)],
+        [paths.search_best(f"{{sampler}}-seed{seed}") for seed in range(1, SEARCH_SEEDS)],
     threads: 2
     shell:
         "python -m example tune --sweep {SWEEP} --sampler {wildcards.sampler}"
-        " --n-trials {SEARCH_TRIALS} --n-jobs {threads}"
+        " --n-trials {SEARCH_TRIALS} --n-jobs {threads} --seeds {SEARCH_SEEDS}"

@@ -3,7 +3,8 @@
 python -m example transform-data --hash <transformed_data hash> [--sweep FILE]
 python -m example preprocess-data --hash <preprocessed_data hash> [--sweep FILE]
 python -m example train-model --hash <instance hash> [--sweep FILE]
-python -m example tune [--sampler tpe|random|grid] [--n-trials N] [--n-jobs J] [--sweep FILE]
+python -m example tune [--sampler tpe|random|grid] [--n-trials N] [--n-jobs J] [--seeds S]
+                       [--sweep FILE]
 python -m example burr-train --hash <instance hash> [--sweep FILE] [--review-after EPOCHS]
 python -m example cross-validation-scores [--sweep FILE]
 python -m example train-best-model [--sweep FILE]
@@ -45,14 +46,21 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("--n-trials", type=int, default=12)
             sub.add_argument("--n-jobs", type=int, default=1)
             sub.add_argument("--name", help="the study's name (default: iris-<sampler>)")
+            sub.add_argument(
+                "--seeds", type=int, default=1, help="run the search with seeds 0..S-1 (default 1)"
+            )
     arguments = parser.parse_args(argv)
     if arguments.step == "tune":
         from example.search import describe, run_search
 
-        study = run_search(
-            arguments.sweep, arguments.sampler, arguments.n_trials, arguments.n_jobs, arguments.name
-        )
-        print(describe(study))
+        if arguments.seeds < 1 or (arguments.name and arguments.seeds > 1):
+            parser.error("--seeds must be 1 or more, and 1 with --name")
+        for seed in range(arguments.seeds):
+            study = run_search(
+                arguments.sweep, arguments.sampler, arguments.n_trials, arguments.n_jobs,
+                arguments.name, seed,
+            )  # fmt: skip
+            print(describe(study))
         return 0
     _, instances = config.load(arguments.sweep)
 

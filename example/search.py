@@ -1,6 +1,7 @@
 """The search: where to look next, decided from the results so far (``tune.Study``).
 
     python -m example tune [--sweep FILE] [--sampler tpe|random|grid] [--n-trials N] [--n-jobs J]
+                           [--seeds S]
 
 Trials are instances of the sweep file's ``search:`` space (with its ``fixed:`` values, fold 0),
 each trained by the train step's ``tune.Run`` in its own hash folder, and stopped early when its
@@ -8,6 +9,11 @@ validation loss is worse than the median of the study's finished trials at the s
 grid's results on disk are prior knowledge for the sampler, and a proposal the grid (or another
 study) already trained is answered from the store. The trials table is written to
 ``results/search/<sampler>.csv``.
+
+One seed says little about a sampler: ``--seeds S`` runs the same search with the sampler's
+seeds 0 to S-1, one study after another (``iris-<sampler>``, then ``iris-<sampler>-seed1``, ...;
+tables ``<sampler>.csv``, ``<sampler>-seed1.csv``, ...). The seeds share the store, so a later
+one knows (and is answered from) what the earlier ones trained.
 """
 
 from __future__ import annotations
@@ -36,30 +42,36 @@ def objective(instance: Instance, study: str, root: str) -> tune.RunResult:
     return train_model(instance, stop=stop)
 
 
-def sampler_named(name: str) -> tune.BaseSampler:
+def sampler_named(name: str, seed: int = 0) -> tune.BaseSampler:
     if name == "tpe":
-        return tune.TPESampler(seed=0)
+        return tune.TPESampler(seed=seed)
     if name == "random":
-        return tune.RandomSampler(seed=0)
+        return tune.RandomSampler(seed=seed)
     if name == "grid":
-        return tune.GridSampler(shuffle=True, seed=0, points=3)
+        return tune.GridSampler(shuffle=True, seed=seed, points=3)
     raise ValueError(f"sampler {name!r}: expected one of {list(SAMPLERS)}")
 
 
+def seed_suffix(seed: int) -> str:
+    """How a seed's study and table are told apart from seed 0's (which keeps the plain name)."""
+    return f"-seed{seed}" if seed else ""
+
+
 def run_search(
-    sweep: str, sampler: str, n_trials: int, n_jobs: int, name: str | None = None
+    sweep: str, sampler: str, n_trials: int, n_jobs: int, name: str | None = None, seed: int = 0
 ) -> tune.Study:
     parser = config.make_parser()
-    name = name or f"iris-{sampler}"
+    name = name or f"iris-{sampler}{seed_suffix(seed)}"
     study = tune.Study.from_yaml(
         parser, name, config.resolve(sweep), metric="validation_loss",
-        sampler=sampler_named(sampler),
+        sampler=sampler_named(sampler, seed),
     )  # fmt: skip
     root = parser.hashed_resources_folder
     study.optimize(
         functools.partial(objective, study=name, root=root), n_trials=n_trials, n_jobs=n_jobs
     )
-    label = sampler if name == f"iris-{sampler}" else name
+    default = f"iris-{sampler}{seed_suffix(seed)}"
+    label = f"{sampler}{seed_suffix(seed)}" if name == default else name
     with phyper.atomic_output(paths.search_trials(label)) as temporary:
         study.trials_frame().to_csv(temporary, index=False)
     best = study.best_trial

@@ -61,8 +61,10 @@ def test_results_are_complete_and_self_describing(workspace):
     assert 0.0 <= best["test_accuracy"] <= 1.0
     infos = list((folder / "derived_data").rglob("phyper.json"))
     searched = set()
-    for sampler in ("tpe", "random", "grid"):
-        searched |= set(pd.read_csv(folder / "results" / "search" / f"{sampler}.csv").hash)
+    for sampler in ("tpe", "random", "grid"):  # each with 3 seeds: <sampler>[-seed<N>].csv
+        for suffix in ("", "-seed1", "-seed2"):
+            table = folder / "results" / "search" / f"{sampler}{suffix}.csv"
+            searched |= set(pd.read_csv(table).hash)
     _, instances = load(folder / fast)
     grid = {instance.get_instance_hash() for instance in instances}
     folders = {p.name for p in (folder / "derived_data" / "all").iterdir()}
@@ -139,8 +141,10 @@ def test_notebook_executes_and_saves_its_plots(workspace):
     assert [f.name for f in figures] == [
         "learning_curves.png",
         "parallel_categories.png",
+        "search_best_by_epochs.png",
         "search_best_so_far.png",
-        "search_stopped_early.png",
+        "search_by_hyperparameter.png",
+        "search_learning_curves.png",
         "validation_loss_by_hyperparameter.png",
     ]
     for figure in figures:
