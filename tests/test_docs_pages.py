@@ -232,7 +232,7 @@ def test_every_public_name_of_phyper_is_in_the_api_reference():
     listed = set(re.findall(r"^::: phyper\.(\w+)$", page, re.MULTILINE))
     missing = sorted(set(phyper.__all__) - {"__version__"} - listed)
     assert not missing, f"add these to docs/reference/api.md: {missing}"
-    for module in ("phyper.tune", "phyper.snakemake", "phyper.integrations.burr"):
+    for module in ("phyper.tune", "phyper.snakemake", "phyper.integrations.burr", "phyper.plot"):
         assert f"::: {module}\n" in page
 
 
