@@ -217,3 +217,10 @@ P.watchQueueCount = async function () {
 P.esc = function (text) {
   return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 };
+
+// An epoch axis with whole-number ticks
+P.epochAxis = function (maxEpoch) {
+  const axis = {title: {text: "epoch"}, zeroline: false, tick0: 0};
+  axis.dtick = Math.max(1, Math.ceil((maxEpoch || 1) / 10));
+  return axis;
+};

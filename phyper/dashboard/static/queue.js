@@ -24,11 +24,13 @@ async function drawCurves(item, node) {
       traces.push({x: [null], y: [null], mode: "lines", name: "compared runs", line: {color: "rgba(120,130,145,0.7)"}});
     }
     traces.push({x: data.own.epochs, y: data.own.values, mode: "lines+markers", type: "scatter",
-                 name: "this run", line: {width: 3, color: "#d9822b"}, marker: {size: 4}});
+                 name: "this run", line: {width: 3, color: "#d9822b"}, marker: {size: 7}});
+    const last = Math.max(0, ...data.own.epochs, ...data.peers.map((p) => p.epochs[p.epochs.length - 1] || 0));
     const label = item.studies.length ? "beside its study's trials" :
       (data.peers.length ? "beside runs differing in one hyperparameter" : "");
     Plotly.newPlot(node, traces, P.plotLayout("epoch", P.esc(data.own.metric || "metric"),
-      {title: {text: label, font: {size: 12}}, margin: {l: 64, r: 16, t: 40, b: 48}}), P.plotConfig);
+      {title: {text: label, font: {size: 12}}, margin: {l: 64, r: 16, t: 40, b: 48},
+       xaxis: P.epochAxis(last)}), P.plotConfig);
   } catch (error) {
     node.textContent = "curves: " + error.message;
   }

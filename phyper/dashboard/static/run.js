@@ -29,8 +29,9 @@ function metricPlots() {
     const annotations = run && run.best_epoch && run.monitor ? [{x: run.best_epoch, yref: "paper", y: 1,
       text: "best epoch " + run.best_epoch, showarrow: false, yanchor: "bottom", font: {size: 11, color: "#17813b"}}] : [];
     Plotly.react(node, [{x: x, y: y, mode: "lines+markers", type: "scatter", name: P.esc(metric),
-                         marker: {size: 3}, line: {width: 2, color: "#2459c4"}}],
+                         marker: {size: 6}, line: {width: 2, color: "#2459c4"}}],
       P.plotLayout("epoch", P.esc(metric), {shapes: shapes, annotations: annotations,
+        xaxis: P.epochAxis(x.length ? x[x.length - 1] : 1),
         title: {text: P.esc(metric), font: {size: 13}, x: 0.02}, margin: {l: 64, r: 16, t: 40, b: 48}}), P.plotConfig);
   });
 }

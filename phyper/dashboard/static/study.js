@@ -99,8 +99,10 @@ async function renderCurves() {
        y: groups.stopped_early.map((c) => c.values[c.values.length - 1]), mode: "markers", type: "scattergl",
        name: "where stopped early", marker: {symbol: "x", size: 8, color: "#b3261e"}},
     ];
+    const last = Math.max(1, ...data.curves.map((c) => c.epochs[c.epochs.length - 1] || 0));
     Plotly.react(node, traces, P.plotLayout("epoch", P.esc(data.metric),
-      {title: {text: "Learning curves", font: {size: 13}}, margin: {l: 64, r: 16, t: 56, b: 48}}), P.plotConfig);
+      {title: {text: "Learning curves", font: {size: 13}}, margin: {l: 64, r: 16, t: 56, b: 48},
+       xaxis: P.epochAxis(last)}), P.plotConfig);
     note.textContent = data.shown < data.trials
       ? "Curves of " + data.shown + " of " + data.trials + " trials: the best half and the latest."
       : groups.stopped_early.length + " of " + data.shown + " trials stopped early (dotted, marked ×).";
