@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.dashboard.live import LiveServer, launch  # noqa: E402
+from tests.dashboard.live import LiveServer, launch
 
 
 def shoot(root: str, out: str, width: int = 1360) -> list[str]:

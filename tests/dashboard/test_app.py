@@ -11,10 +11,10 @@ import pytest
 
 pytest.importorskip("starlette")
 
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-from phyper import tune  # noqa: E402
-from phyper.dashboard import create_app  # noqa: E402
+from phyper import tune
+from phyper.dashboard import create_app
 
 PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
@@ -67,7 +67,8 @@ def test_a_decision_is_recorded_with_who_and_a_second_one_is_refused(client, sto
     answer = decide(client, run_hash, note="curves look fine")
     assert answer.status_code == 200, answer.text
     folder = os.path.join(store["root"], "all", run_hash)
-    document = json.loads(open(os.path.join(folder, "decision-review.json")).read())
+    with open(os.path.join(folder, "decision-review.json")) as stream:
+        document = json.load(stream)
     assert document["decision"] == "go" and document["note"] == "curves look fine"
     assert "dashboard" in document["by"] and "testclient" in document["by"]
     second = decide(client, run_hash, verdict="no-go")
