@@ -85,8 +85,8 @@ class Actions:
             count += self._start(folder, gate, study=name, gate=gate, decision=decision["decision"])
         return count
 
-    def _start(self, folder: str, gate: str, **values: str) -> int:
-        log_path = os.path.join(folder, ACTION_LOG.format(gate=gate))
+    def _start(self, folder: str, gate_name: str, **values: str) -> int:
+        log_path = os.path.join(folder, ACTION_LOG.format(gate=gate_name))
         try:
             command = fill(self.command, **values)
         except BadName as error:

@@ -39,7 +39,7 @@ from ._data import StoreIndex, decision_of, tail_metrics
 from ._security import BadName, Guard, GuardMiddleware, check_hash, check_resource, check_study
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
-PAGES = {"overview": False, "queue": True, "study": True, "run": True}  # page -> uses plotly
+PAGES = ("overview", "queue", "study", "run")
 STATIC_FILES = frozenset({"dashboard.css", "common.js", "overview.js", "queue.js", "study.js",
                           "run.js"})  # fmt: skip
 TICK_SECONDS = 0.5
@@ -104,7 +104,7 @@ class Dashboard:
         self.tick = tick
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pages = {name: self._render_shell(name, plotly) for name, plotly in PAGES.items()}
+        self._pages = {name: self._render_shell(name) for name in PAGES}
 
     # ------------------------------------------------------------------- lifecycle
 
@@ -138,11 +138,11 @@ class Dashboard:
 
     # ------------------------------------------------------------------------ pages
 
-    def _render_shell(self, page: str, with_plotly: bool) -> bytes:
+    def _render_shell(self, page: str) -> bytes:
+        # plotly.js is loaded by the page's script once its text is drawn (common.js)
         with open(os.path.join(STATIC, "page.html"), encoding="utf-8") as stream:
             shell = stream.read()
-        scripts = '<script src="/static/plotly.min.js"></script>\n' if with_plotly else ""
-        scripts += f'<script src="/static/common.js"></script>\n<script src="/static/{page}.js">'
+        scripts = f'<script src="/static/common.js"></script>\n<script src="/static/{page}.js">'
         scripts += "</script>"
         return shell.replace("{{page}}", page).replace("{{scripts}}", scripts).encode("utf-8")
 

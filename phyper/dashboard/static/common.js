@@ -224,3 +224,19 @@ P.epochAxis = function (maxEpoch) {
   axis.dtick = Math.max(1, Math.ceil((maxEpoch || 1) / 10));
   return axis;
 };
+
+// plotly.js (4.6 MB) is loaded after the page's text is drawn: tables and figures in text come
+// first, the plots when the browser has parsed the bundle
+P.plotlyReady = null;
+P.withPlotly = function () {
+  if (!P.plotlyReady) {
+    P.plotlyReady = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = "/static/plotly.min.js";
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => reject(new Error("plotly.js did not load"));
+      document.head.appendChild(script);
+    });
+  }
+  return P.plotlyReady;
+};

@@ -63,6 +63,8 @@ function renderOverview(data) {
   try {
     const data = await P.api("/api/overview");
     renderOverview(data);
+    // the other pages draw with plotly.js: fetch it into the cache now, parse it there
+    document.head.appendChild(P.el("link", {rel: "prefetch", href: "/static/plotly.min.js"}));
     P.live({topic: "overview"}, String(data.version), (update) => renderOverview(update.data));
   } catch (error) {
     P.clear(document.getElementById("main")).appendChild(P.el("p", {className: "message error"}, error.message));

@@ -15,6 +15,7 @@ async function drawCurves(item, node) {
     const q = item.monitor ? "?metric=" + encodeURIComponent(item.monitor) : "";
     const data = await P.api("/api/run/" + encodeURIComponent(item.resource) + "/" +
                              encodeURIComponent(item.hash) + "/peers" + q);
+    await P.withPlotly();
     const traces = data.peers.map((peer) => ({
       x: peer.epochs, y: peer.values, mode: "lines", type: "scatter", name: P.esc(peer.label),
       line: {width: 1, color: "rgba(120,130,145,0.45)"}, hovertemplate: P.esc(peer.label) + "<br>epoch %{x}: %{y:.4g}<extra></extra>",

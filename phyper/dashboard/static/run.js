@@ -8,6 +8,10 @@ const HASH = decodeURIComponent(PARTS[3] || "");
 const R = {columns: null, rows: [], offset: 0, run: null, plots: new Map(), form: null};
 
 function metricPlots() {
+  P.withPlotly().then(drawMetricPlots);
+}
+
+function drawMetricPlots() {
   const holder = document.getElementById("metric-plots");
   if (!R.columns) { holder.textContent = "No metric recorded yet."; return; }
   if (!R.plots.size) P.clear(holder);

@@ -87,6 +87,7 @@ async function renderCurves() {
   const note = document.getElementById("curves-note");
   try {
     const data = await P.api("/api/study/" + encodeURIComponent(NAME) + "/curves");
+    await P.withPlotly();
     const groups = {finished: [], stopped_early: []};
     for (const c of data.curves) (c.state === "stopped_early" ? groups.stopped_early : groups.finished).push(c);
     const joined = (curves, key) => curves.flatMap((c) => [...c[key], null]);
@@ -165,9 +166,8 @@ function renderTable() {
 
 function renderAll() {
   renderHeader();
-  renderBestSoFar();
-  renderParallel();
   renderTable();
+  P.withPlotly().then(() => { renderBestSoFar(); renderParallel(); });
 }
 
 function build(detail) {
