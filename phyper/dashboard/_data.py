@@ -41,7 +41,7 @@ from ..tune._state import CHECKPOINTS, METRICS_FILE, STATE_FILE, read_state
 STUDIES = "studies"
 DEFINITION_FILE = "study.json"
 JOURNAL_FILE = "journal.jsonl"
-SWEEP_CHUNK = 2000  # finished run folders re-checked per tick
+SWEEP_CHUNK = 1000  # finished run folders re-checked per tick (100,000 in 50 s)
 FINAL = frozenset({"completed", "failed", "stopped", "unreadable"})
 STOPPED_EARLY = "stopped_early"
 FINISHED_TRIALS = frozenset({"complete", STOPPED_EARLY, "from_store"})
@@ -329,6 +329,7 @@ class StoreIndex:
         self.root = os.path.abspath(os.fspath(root))
         self.lock = threading.RLock()
         self.runs: dict[str, dict[str, typing.Any]] = {}  # folder -> row
+        self._hot: set[str] = set()  # folders of runs not in a final status
         self._signatures: dict[str, Signature | None] = {}
         self._resource_mtimes: dict[str, int] = {}
         self._sweep: list[str] = []
@@ -365,6 +366,7 @@ class StoreIndex:
                         row[name] = None if _missing(row[name]) else str(row[name])
                     rows[str(record["folder"])] = row
             self.runs = {_abs(self.root, f): r for f, r in rows.items()}
+            self._hot = {f for f, r in self.runs.items() if r["status"] not in FINAL}
             self._signatures = {f: signatures.get(f) for f in self.runs}
             self._sweep = sorted(self.runs)
             self._refresh_studies()
@@ -394,7 +396,7 @@ class StoreIndex:
         with self.lock:
             changed = self._refresh_studies()
             changed |= self._refresh_new_folders()
-            hot = [f for f, row in self.runs.items() if row["status"] not in FINAL]
+            hot = sorted(self._hot)
             chunk = self._sweep[self._sweep_at : self._sweep_at + SWEEP_CHUNK]
             self._sweep_at = self._sweep_at + SWEEP_CHUNK
             if self._sweep_at >= len(self._sweep):
@@ -425,12 +427,17 @@ class StoreIndex:
         resource = os.path.basename(os.path.dirname(folder))
         row = _run_row(resource, folder) if now is not None else None
         if row is None:
+            self._hot.discard(folder)
             return self.runs.pop(folder, None) is not None
         if self.runs.get(folder) == row:
             return False
         if folder not in self.runs:
             self._sweep.append(folder)
         self.runs[folder] = row
+        if row["status"] in FINAL:
+            self._hot.discard(folder)
+        else:
+            self._hot.add(folder)
         return True
 
     def _refresh_new_folders(self) -> bool:
@@ -476,6 +483,7 @@ class StoreIndex:
 
     def status_counts(self) -> dict[str, int]:
         with self.lock:
+            # counted again only after a change (a tick with changes bumps the version)
             if self._counts is None or self._counts[0] != self.version:
                 counts = Counter(row["status"] for row in self.runs.values())
                 self._counts = (self.version, dict(sorted(counts.items())))
@@ -493,8 +501,10 @@ class StoreIndex:
             return list(self._trial_studies.get(run_hash, []))
 
     def awaiting_runs(self) -> list[tuple[str, dict[str, typing.Any]]]:
+        """``(folder, row)`` of the runs awaiting a decision (among the few not finished)."""
         with self.lock:
-            return [(f, r) for f, r in self.runs.items() if r["status"] == "awaiting_decision"]
+            rows = ((f, self.runs[f]) for f in sorted(self._hot))
+            return [(f, r) for f, r in rows if r["status"] == "awaiting_decision"]
 
     def overview(self) -> dict[str, typing.Any]:
         with self.lock:

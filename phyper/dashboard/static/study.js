@@ -200,6 +200,8 @@ function build(detail) {
     for (const t of S.trials) S.byNumber.set(t.number, t);
     build(detail);
     renderAll();
+    window.phyperDrawn = performance.now();  // table, filter and sort work from here (benchmark)
+    P.withPlotly().then(() => { window.phyperPlotted = performance.now(); });
     renderCurves();
     P.watchQueueCount();
     let curvesDue = 0;
