@@ -2,7 +2,7 @@
 
     python bench/dashboard_screenshots.py [--root derived_data] [--out results/dashboard]
 
-Writes overview.png, queue.png, study.png (the first study) and run.png (the first run
+Writes overview.png, queue.png, study.png (the largest study) and run.png (the first run
 awaiting a decision, else the first run) into ``--out``.
 """
 
@@ -25,7 +25,8 @@ def shoot(root: str, out: str, width: int = 1360) -> list[str]:
     written = []
     with LiveServer(root) as server, sync_playwright() as playwright:
         index = server.dashboard.index
-        studies = sorted(index.studies)
+        # the study with the most trials shows the most
+        studies = sorted(index.studies, key=lambda name: -len(index.studies[name].trials))
         waiting = [row for _, row in index.awaiting_runs()]
         runs = waiting or list(index.runs.values())
         pages = {"overview": "/", "queue": "/queue"}

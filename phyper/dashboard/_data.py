@@ -390,17 +390,20 @@ class StoreIndex:
 
     # ------------------------------------------------------------------------ one tick
 
-    def refresh(self) -> bool:
-        """Read what changed since the last tick; True if anything did."""
+    def refresh(self, sweep: bool = True) -> bool:
+        """Read what changed since the last tick; True if anything did. ``sweep``: also check
+        the next ``SWEEP_CHUNK`` finished runs (a constant cost per tick)."""
         started = time.perf_counter()
         with self.lock:
             changed = self._refresh_studies()
             changed |= self._refresh_new_folders()
             hot = sorted(self._hot)
-            chunk = self._sweep[self._sweep_at : self._sweep_at + SWEEP_CHUNK]
-            self._sweep_at = self._sweep_at + SWEEP_CHUNK
-            if self._sweep_at >= len(self._sweep):
-                self._sweep_at = 0
+            chunk: list[str] = []
+            if sweep:
+                chunk = self._sweep[self._sweep_at : self._sweep_at + SWEEP_CHUNK]
+                self._sweep_at = self._sweep_at + SWEEP_CHUNK
+                if self._sweep_at >= len(self._sweep):
+                    self._sweep_at = 0
             for folder in dict.fromkeys(hot + chunk):
                 changed |= self._check_run(folder, always=folder in self.runs and
                                            self.runs[folder]["status"] == "running")  # fmt: skip

@@ -154,7 +154,7 @@ P.kv = function (pairs) {
 P.decisionText = function (decision) {
   if (!decision) return "";
   const note = decision.note ? " (note: " + decision.note + ")" : "";
-  return decision.decision + " by " + decision.by + " at " + decision.decided_at + note;
+  return decision.decision + " by " + decision.by + " at " + P.when(decision.decided_at) + note;
 };
 
 // Go / No-go with a note, for a run (item.kind "run") or a study; the answer, or the conflict
@@ -239,4 +239,10 @@ P.withPlotly = function () {
     });
   }
   return P.plotlyReady;
+};
+
+// "2026-12-02T23:21:00.083916+00:00" -> "2026-12-02 23:21:00 UTC"
+P.when = function (stamp) {
+  if (!stamp) return stamp;
+  return String(stamp).replace("T", " ").replace(/\.\d+/, "").replace(/\+00:00$/, " UTC");
 };

@@ -51,9 +51,9 @@ function makeCard(item) {
   if (item.kind === "run") {
     card.appendChild(P.el("h2", {}, "Run ", P.runLink(item.resource, item.hash),
                           " waits at gate ", P.el("q", {}, item.gate), " after epoch " + item.epoch));
-    const plot = P.el("div", {className: "plot small"});
+    const plot = P.el("div", {className: "plot"});
     const facts = P.kv([
-      ["why", item.reason], ["gate note", item.gate_note], ["since", item.since],
+      ["why", item.reason], ["gate note", item.gate_note], ["since", P.when(item.since)],
       ["study", item.studies.length ? P.el("span", {}, ...item.studies.map((s) => P.studyLink(s))) : null],
     ]);
     const params = P.el("table", {className: "params"},
@@ -66,7 +66,7 @@ function makeCard(item) {
   } else {
     card.appendChild(P.el("h2", {}, "Study ", P.studyLink(item.study), " waits at gate ",
                           P.el("q", {}, item.gate)));
-    card.appendChild(P.kv([["why", item.reason], ["since", item.since], ["trials", item.trials],
+    card.appendChild(P.kv([["why", item.reason], ["since", P.when(item.since)], ["trials", item.trials],
                            ["best " + item.metric, item.best_value]]));
   }
   card.appendChild(entry.decisionNode);

@@ -15,15 +15,17 @@ function drawMetricPlots() {
   const holder = document.getElementById("metric-plots");
   if (!R.columns) { holder.textContent = "No metric recorded yet."; return; }
   if (!R.plots.size) P.clear(holder);
+  // every card first, then the plots: each is drawn at its card's final width
+  for (const metric of R.columns.slice(1)) {
+    if (R.plots.has(metric)) continue;
+    const node = P.el("div", {className: "plot small", "data-metric": metric});
+    holder.appendChild(P.el("div", {className: "card"}, node));
+    R.plots.set(metric, node);
+  }
   R.columns.slice(1).forEach((metric, k) => {
     const at = k + 1;
     const x = R.rows.map((r) => r[0]), y = R.rows.map((r) => r[at]);
-    let node = R.plots.get(metric);
-    if (!node) {
-      node = P.el("div", {className: "plot small", "data-metric": metric});
-      holder.appendChild(P.el("div", {className: "card"}, node));
-      R.plots.set(metric, node);
-    }
+    const node = R.plots.get(metric);
     const shapes = [];
     const run = R.run;
     if (run && run.best_epoch && run.monitor) {
@@ -52,7 +54,7 @@ function renderDetail() {
     ["best epoch", run.best_epoch ? run.best_epoch + " (" + run.monitor + " " + P.fmt(run.best_value) + ", " + run.mode + ")" : null],
     ["waits at gate", run.status === "awaiting_decision" ? run.gate + (run.gate_note ? " (" + run.gate_note + ")" : "") : null],
     ["studies", run.studies.length ? P.el("span", {}, ...run.studies.map(P.studyLink)) : null],
-    ["updated", run.updated], ["folder", P.el("span", {className: "hash"}, run.folder)],
+    ["updated", P.when(run.updated)], ["folder", P.el("span", {className: "hash"}, run.folder)],
   ]));
   const form = document.getElementById("run-decide");
   if (run.status === "awaiting_decision" && !R.form) {

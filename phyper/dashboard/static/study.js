@@ -66,6 +66,10 @@ function renderParallel() {
         return {label: P.esc(name + " (log10)"), values: values.map(Math.log10), tickvals: ticks,
                 ticktext: ticks.map((e) => "1e" + e)};
       }
+      const distinct = [...new Set(values)].sort((a, b) => a - b);
+      if (values.every(Number.isInteger) && distinct.length <= 12) {  // whole-number ticks
+        return {label: P.esc(name), values: values, tickvals: distinct, ticktext: distinct.map(String)};
+      }
       return {label: P.esc(name), values: values};
     }
     const levels = [...new Set(values.map((v) => P.fmt(v)))].sort();
@@ -141,9 +145,9 @@ function renderTable() {
   const table = P.clear(document.getElementById("trials"));
   table.appendChild(P.el("thead", {}, P.el("tr", {}, columns.map((c) => {
     const arrow = S.sortKey === c ? (S.sortUp ? " ▲" : " ▼") : "";
-    return P.el("th", {className: "sortable", "data-column": c, onclick: () => {
+    return P.el("th", {className: "sortable", "data-column": c, title: "sort", onclick: () => {
       S.sortUp = S.sortKey === c ? !S.sortUp : true; S.sortKey = c; renderTable();
-    }}, c + arrow);
+    }}, (c === "duration" ? "duration (s)" : c) + arrow);
   }))));
   const body = P.el("tbody");
   for (const t of rows.slice(S.page * PAGE_SIZE, (S.page + 1) * PAGE_SIZE)) {
