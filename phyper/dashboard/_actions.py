@@ -31,6 +31,8 @@ from ._data import ACTION_LOG, StoreIndex, decision_of
 from ._security import BadName, check_hash, check_study
 
 PLACEHOLDERS = ("hash", "study", "gate", "decision")
+# a run at a gate whose decision is recorded but not applied yet: as the readers may name it
+UNAPPLIED = frozenset({"awaiting_decision", "decided"})
 
 
 def fill(command: str, **values: str) -> str:
@@ -64,7 +66,7 @@ class Actions:
     def check(self) -> int:
         """Start the command for every decision not acted on yet; how many were started."""
         count = 0
-        for folder, row in self.index.awaiting_runs():
+        for folder, row in self.index.awaiting_runs(UNAPPLIED):
             gate = row["gate"]
             decision = decision_of(folder, gate)
             if decision is None or decision["decision"] not in ("go", "no-go"):

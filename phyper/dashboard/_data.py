@@ -503,11 +503,14 @@ class StoreIndex:
                 self._trial_studies = mapping
             return list(self._trial_studies.get(run_hash, []))
 
-    def awaiting_runs(self) -> list[tuple[str, dict[str, typing.Any]]]:
-        """``(folder, row)`` of the runs awaiting a decision (among the few not finished)."""
+    def awaiting_runs(
+        self, statuses: frozenset[str] = frozenset({"awaiting_decision"})
+    ) -> list[tuple[str, dict[str, typing.Any]]]:
+        """``(folder, row)`` of the runs awaiting a decision (among the few not finished), or
+        in one of ``statuses``."""
         with self.lock:
             rows = ((f, self.runs[f]) for f in sorted(self._hot))
-            return [(f, r) for f, r in rows if r["status"] == "awaiting_decision"]
+            return [(f, r) for f, r in rows if r["status"] in statuses]
 
     def overview(self) -> dict[str, typing.Any]:
         with self.lock:
