@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_run.py
 	$(BIN)/python bench/bench_study.py
 	$(BIN)/python bench/bench_burr.py
+	$(BIN)/python bench/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) derived_data results .snakemake

@@ -160,7 +160,7 @@ def browser_times(root: str, repeat: int) -> dict[str, float]:
 
     figures: dict[str, list[float]] = {"overview_ms": [], "fcp_ms": [], "study_ms": [],
                                        "plots_ms": []}  # fmt: skip
-    with LiveServer(root) as server, sync_playwright() as playwright:
+    with LiveServer(root, start_timeout=1800) as server, sync_playwright() as playwright:
         browser = launch(playwright)
         for _ in range(repeat):
             context = browser.new_context()
@@ -185,6 +185,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--dir",
+        default="/dev/shm" if os.path.isdir("/dev/shm") else None,
+        help="where the stores are made (default: /dev/shm, in memory: the figures are those "
+        "of a store in the page cache, as a store read often is)",
+    )
     options = parser.parse_args()
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     header = (f"{'runs':>8} {'trials':>7} {'index s':>8} {'overview':>9} {'FCP':>6} "
@@ -194,9 +200,12 @@ def main() -> None:
     print(f"{'':>8} {'':>7} {'':>8} {'ms':>9} {'ms':>6} {'ms':>7} {'ms':>7} {'ms':>7} {'ms':>7} "
           f"{'ms':>9} {'ms':>6}")  # fmt: skip
     for size in options.sizes:
-        root = tempfile.mkdtemp(prefix=f"phyper-dashboard-{size}-")
+        started = time.perf_counter()
+        root = tempfile.mkdtemp(prefix=f"phyper-dashboard-{size}-", dir=options.dir)
         try:
             store = make_store(root, size)
+            print(f"  (store of {size} runs written in {time.perf_counter() - started:.0f} s)",
+                  file=sys.stderr, flush=True)  # fmt: skip
             server = server_times(root, store)
             seen = browser_times(root, options.repeat)
             print(

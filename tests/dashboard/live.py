@@ -38,9 +38,16 @@ class LiveServer:
     """``with LiveServer(root) as server:`` serves the dashboard on a free port of
     ``host``; ``server.url(path)`` is an address with the token."""
 
-    def __init__(self, root: str | os.PathLike[str], host: str = "127.0.0.1", **options: object):
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        host: str = "127.0.0.1",
+        start_timeout: float = 120,
+        **options: object,
+    ):
         import uvicorn
 
+        self.start_timeout = start_timeout
         self.host = host
         self.port = free_port("127.0.0.1" if host in ("0.0.0.0", "::") else host)
         self.app = create_app(root, host=host, port=self.port, **options)  # type: ignore[arg-type]
@@ -63,7 +70,7 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + self.start_timeout  # the store is indexed first
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the dashboard server did not start")
