@@ -156,6 +156,9 @@ class StudyData:
         self.version = 0
         self._changes: list[tuple[int, int]] = []  # (version, trial number), versions ascending
         self._spark: tuple[int, list[float | None]] | None = None
+        # kept up to date event by event, so that a new trial costs O(1), not O(trials)
+        self.states: Counter[str] = Counter()
+        self._best: dict[str, typing.Any] | None = None
 
     def update(self) -> bool:
         """Read the journal's new whole lines; True if anything changed."""
@@ -201,9 +204,10 @@ class StudyData:
             }
             if trial["number"] not in self._by_number:
                 self.trials.append(trial)
-            else:
+            else:  # started again (a resumed driver): rare, so counted again in full
                 self.trials[self.trials.index(self._by_number[trial["number"]])] = trial
             self._by_number[trial["number"]] = trial
+            self._recount(trial, None)
             self._changes.append((self.version, trial["number"]))
         elif kind in ("complete", STOPPED_EARLY, "failed") or (
             # a state a newer study writes (e.g. paused): shown as it is named
@@ -212,11 +216,13 @@ class StudyData:
             trial = self._by_number.get(int(event["trial"]))
             if trial is None:
                 return
+            before = trial["state"]
             trial["state"] = str(kind)
             trial["value"] = number(event.get("value"))
             trial["error"] = event.get("error")
             trial["duration"] = number(event.get("duration"))
             self._changes.append((self.version, trial["number"]))
+            self._recount(trial, before)
         elif kind == "await":
             self.awaiting = str(event.get("gate"))
             self.awaiting_note = event.get("note")
@@ -226,6 +232,30 @@ class StudyData:
             self.decided.append({k: event.get(k) for k in ("gate", "decision", "note", "at")})
             if event.get("decision") == "no-go":
                 self.stopped = f"no-go at gate {event.get('gate')}: {event.get('note') or ''}"
+
+    def _recount(self, trial: dict[str, typing.Any], before: str | None) -> None:
+        if before is None and len(self.states) and sum(self.states.values()) >= len(self.trials):
+            # a trial number seen before was replaced: count everything again
+            self.states = Counter(t["state"] for t in self.trials)
+            self._best = None
+            for t in self.trials:
+                self._consider(t)
+            return
+        if before is not None:
+            self.states[before] -= 1
+            if not self.states[before]:
+                del self.states[before]
+        self.states[trial["state"]] += 1
+        self._consider(trial)
+
+    def _consider(self, trial: dict[str, typing.Any]) -> None:
+        value = trial["value"]
+        if trial["state"] not in FINISHED_TRIALS or value is None:
+            return
+        best = self._best
+        lower = self.direction == "minimize"
+        if best is None or (value < best["value"] if lower else value > best["value"]):
+            self._best = trial
 
     def changed_since(self, version: int) -> list[dict[str, typing.Any]]:
         """The trials started or finished after ``version`` (each once)."""
@@ -268,18 +298,18 @@ class StudyData:
             self._spark = (self.version, series)
         return self._spark[1]
 
-    def summary(self, awaiting_trials: int = 0) -> dict[str, typing.Any]:
+    def summary(self, awaiting_trials: int = 0, sparkline: bool = True) -> dict[str, typing.Any]:
         best = self.best()
         return {
             "name": self.name,
             "metric": self.metric,
             "direction": self.direction,
             "trials": len(self.trials),
-            "states": dict(Counter(t["state"] for t in self.trials)),
+            "states": dict(self.states),
             "best_value": best["value"] if best else None,
             "best_trial": best["number"] if best else None,
             "best_hash": best["hash"] if best else None,
-            "sparkline": self.sparkline(),
+            "sparkline": self.sparkline() if sparkline else None,
             "awaiting": self.awaiting,
             "awaiting_note": self.awaiting_note,
             "awaiting_trials": awaiting_trials,
