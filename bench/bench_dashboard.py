@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -191,6 +192,7 @@ def main() -> None:
         help="where the stores are made (default: /dev/shm, in memory: the figures are those "
         "of a store in the page cache, as a store read often is)",
     )
+    parser.add_argument("--server-only", action="store_true", help="no browser: the server times")
     options = parser.parse_args()
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     header = (f"{'runs':>8} {'trials':>7} {'index s':>8} {'overview':>9} {'FCP':>6} "
@@ -207,7 +209,8 @@ def main() -> None:
             print(f"  (store of {size} runs written in {time.perf_counter() - started:.0f} s)",
                   file=sys.stderr, flush=True)  # fmt: skip
             server = server_times(root, store)
-            seen = browser_times(root, options.repeat)
+            nothing = dict.fromkeys(("overview_ms", "fcp_ms", "study_ms", "plots_ms"), math.nan)
+            seen = nothing if options.server_only else browser_times(root, options.repeat)
             print(
                 f"{size:>8} {size // 10:>7} {server['index_s']:>8.2f} {seen['overview_ms']:>9.0f} "
                 f"{seen['fcp_ms']:>6.0f} {seen['study_ms']:>7.0f} {seen['plots_ms']:>7.0f} "
