@@ -254,3 +254,19 @@ def test_without_the_token_a_server_bound_beyond_localhost_refuses(workspace, pa
         assert allowed.status == 200
         page.locator("#studies").wait_for()
         assert page.request.get(open_server.url("/api/overview", token=False)).status == 200
+
+
+def test_polling_fallback_updates_the_overview(server, workspace, page):
+    folder, _ = workspace
+    from example.config import load
+
+    page.goto(server.url("/?live=poll"))  # as behind a proxy that buffers event streams
+    page.locator("#run-counts").wait_for()
+    total = "document.querySelector('#run-counts .tile:nth-child(2) .n').innerText"
+    before = int(page.evaluate(total))
+    assert page.evaluate("window.phyperLive.mode") == "poll"
+    _, instances = load(folder / SWEEP, folder=str(folder / "derived_data"))
+    with tune.Run(instances[0].replace(seed=11), stop=tune.max_epochs(1)) as run:
+        for _ in run.epochs():
+            run.report(validation_loss=0.5)
+    page.wait_for_function(f"{total} == '{before + 1}'", timeout=30_000)
