@@ -254,7 +254,11 @@ class StudyData:
             return
         best = self._best
         lower = self.direction == "minimize"
-        if best is None or (value < best["value"] if lower else value > best["value"]):
+        if (
+            best is None
+            or (value < best["value"] if lower else value > best["value"])
+            or (value == best["value"] and trial["number"] < best["number"])
+        ):
             self._best = trial
 
     def changed_since(self, version: int) -> list[dict[str, typing.Any]]:
@@ -264,13 +268,8 @@ class StudyData:
         return [self._by_number[n] for n in numbers]
 
     def best(self) -> dict[str, typing.Any] | None:
-        scored = [
-            t for t in self.trials if t["state"] in FINISHED_TRIALS and t["value"] is not None
-        ]
-        if not scored:
-            return None
-        pick = min if self.direction == "minimize" else max
-        return pick(scored, key=lambda t: t["value"])
+        """The best finished trial (of equals, the lowest number), or None."""
+        return self._best
 
     def best_so_far(self) -> list[float | None]:
         """The best finished value after each trial, in trial order."""
