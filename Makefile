@@ -26,10 +26,16 @@ test: lint docs
 	$(BIN)/pytest -q
 
 # the example pipeline end to end: the grid trained by Snakemake (config/default.yaml, options
-# from profiles/default), then the notebook executed; job commands run `python` from .venv
+# from profiles/default), then the notebook executed; job commands run `python` from .venv.
+# Last, one more model trained up to a go/no-go gate (exit code 3: it waits for a decision),
+# and the command that opens the dashboard over the results.
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake all
 	$(BIN)/python -m example.render_notebook
+	$(BIN)/python -m example review || test $$? -eq 3
+	@echo
+	@echo "Watch the results, and answer the run waiting at its gate, in the dashboard:"
+	@echo "  $(BIN)/phyper dashboard --root derived_data --on-decision '$(BIN)/python -m example train-model --hash {hash}'"
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
@@ -38,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_run.py
 	$(BIN)/python bench/bench_study.py
 	$(BIN)/python bench/bench_burr.py
+	$(BIN)/python bench/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) derived_data results .snakemake site

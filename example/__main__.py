@@ -6,11 +6,19 @@ python -m example train-model --hash <instance hash> [--sweep FILE]
 python -m example tune [--sampler tpe|random|grid] [--n-trials N] [--n-jobs J] [--seeds S]
                        [--sweep FILE]
 python -m example burr-train --hash <instance hash> [--sweep FILE] [--review-after EPOCHS]
+python -m example review [--sweep FILE] [--after EPOCHS] [--seed N]
 python -m example cross-validation-scores [--sweep FILE]
 python -m example train-best-model [--sweep FILE]
 
 ``--sweep`` names the YAML sweep file the instances come from (default: config/default.yaml);
-the Snakefile passes the one it was started with.
+the Snakefile passes the one it was started with. ``train-model --hash`` also takes the hash of
+a model trained outside the sweep (``review``'s, a search trial's): the instance is rebuilt from
+its folder's metadata, with the sweep's non-key values.
+
+``review`` trains one more model (the sweep's first, with seed 1 or ``--seed``) with a go/no-go
+gate after ``--after`` epochs (default 5): it exits with code 3 while the gate waits, so
+``make demo`` ends with a run in the dashboard's decision queue. ``phyper decide HASH --go``
+(or the dashboard's Go), then ``train-model --hash HASH``, trains it on.
 """
 
 from __future__ import annotations
@@ -34,13 +42,17 @@ AWAITING_DECISION_EXIT = 3
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m example", description=__doc__)
     steps = parser.add_subparsers(dest="step", required=True)
-    for step in [*PER_HASH_STEPS, "cross-validation-scores", "train-best-model", "tune"]:
+    steps_names = [*PER_HASH_STEPS, "cross-validation-scores", "train-best-model", "tune", "review"]
+    for step in steps_names:
         sub = steps.add_parser(step)
         sub.add_argument("--sweep", default=config.DEFAULT_SWEEP, help="the YAML sweep file")
         if step in PER_HASH_STEPS:
             sub.add_argument("--hash", "--instance-hash", dest="hash", required=True)
         if step == "burr-train":
             sub.add_argument("--review-after", type=int, help="halt at a go/no-go gate then")
+        if step == "review":
+            sub.add_argument("--after", type=int, default=5, help="epochs before the gate")
+            sub.add_argument("--seed", type=int, default=1, help="the reviewed model's seed")
         if step == "tune":
             sub.add_argument("--sampler", choices=["tpe", "random", "grid"], default="tpe")
             sub.add_argument("--n-trials", type=int, default=12)
@@ -62,11 +74,22 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             print(describe(study))
         return 0
-    _, instances = config.load(arguments.sweep)
+    parser, instances = config.load(arguments.sweep)
+    if arguments.step == "review":
+        from example.train import review_model
+
+        return _training_exit_code(
+            review_model(instances[0].replace(seed=arguments.seed), arguments.after)
+        )
 
     if arguments.step in PER_HASH_STEPS:
         resource = PER_HASH_STEPS[arguments.step]
-        instance = config.Instance.get_instance_from_hash(arguments.hash, instances, resource)
+        try:
+            instance = config.Instance.get_instance_from_hash(arguments.hash, instances, resource)
+        except LookupError:
+            if arguments.step != "train-model":
+                raise
+            instance = _from_folder(parser, instances[0], arguments.hash)
         # the folder describes itself: its metadata file is written beside the results
         config.Instance.generate_instance_info_files([instance], resource_names=[resource])
         if arguments.step == "burr-train":
@@ -92,6 +115,16 @@ def main(argv: list[str] | None = None) -> int:
         summary = train_best_model(instances)
         print(f"best model {summary['cross_validated_model_hash']}: {summary}")
     return 0
+
+
+def _from_folder(parser, like, instance_hash: str):
+    """A model trained outside the sweep, from its folder's metadata; non-key values from
+    ``like`` (the sweep's), which the metadata does not record."""
+    from example.config import NonKeys
+
+    instance = parser.load_instance_from_disk_by_hash(instance_hash)
+    non_keys = [name for name in vars(NonKeys) if not name.startswith("_")]
+    return instance.replace(**{name: getattr(like, name) for name in non_keys})
 
 
 def _burr_train(instance, review_after: int | None) -> int:

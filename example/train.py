@@ -120,13 +120,14 @@ def train_model(
     instance: Instance,
     hooks: tuple[tune.Hook, ...] = (),
     stop: tune.Condition | None = None,
+    gates: tuple[tune.Gate, ...] = (),
 ) -> tune.RunResult:
     arrays = data.load_arrays(paths.preprocessed_data(instance))
     features, labels = arrays["features"], arrays["labels"]
     train, validation = data.fold_masks(labels, instance.cv_k, instance.cv_fold)
     load = checkpoint_loader(instance, features[train], labels[train])
     stop = stop or stop_condition(instance)
-    with tune.Run(instance, stop=stop, hooks=[tune.ProgressBar(), *hooks]) as run:
+    with tune.Run(instance, stop=stop, hooks=[tune.ProgressBar(), *hooks], gates=gates) as run:
         model = run.restore(load) or new_model(instance)
         for _ in run.epochs():
             model.partial_fit(features[train], labels[train], classes=data.CLASSES)
@@ -135,6 +136,18 @@ def train_model(
         if run.result.status == tune.COMPLETED:
             write_outputs(instance, run.restore(load, best=True))
     return run.result
+
+
+def review_model(instance: Instance, after: int) -> tune.RunResult:
+    """Train ``instance`` with a go/no-go gate after ``after`` epochs (``make demo``'s run in
+    the decision queue); started again after the decision, it applies it."""
+    from example.preprocess import ensure_preprocessed
+
+    ensure_preprocessed(instance)
+    Instance.generate_instance_info_files([instance])
+    note = "look at the curves: train on to the end, or stop here?"
+    gate = tune.Gate("review", tune.after_epoch(after), note=note)
+    return train_model(instance, gates=(gate,))
 
 
 def write_outputs(instance: Instance, best) -> None:

@@ -8,6 +8,7 @@
     phyper verify [--root DIR]
     phyper runs [--root DIR] [--status S] [--format table|csv|json]
     phyper decide HASH (--go | --no-go) [--note TEXT] [--root DIR]
+    phyper dashboard [--root DIR | CONFIG] [--host 127.0.0.1] [--port 8050] [--on-decision CMD]
     phyper migrate --from-original OLD_ROOT --config CONFIG [--to DIR] [--move|--link] [--apply]
 
 Exit codes: 0 all is well, 1 findings (missing results, orphans, mismatches), 2 usage or input
@@ -413,6 +414,49 @@ def command_migrate(options: argparse.Namespace) -> int:
     return FINDINGS_EXIT if len(troubled) else OK_EXIT
 
 
+# ------------------------------------------------------------------------------ dashboard
+
+
+def command_dashboard(options: argparse.Namespace) -> int:
+    if options.config is not None and options.root is not None:
+        raise UsageError("give --root DIR or a CONFIG file, not both")
+    root = options.root
+    if options.config is not None:
+        root = load_config(options.config)[0].hashed_resources_folder
+    root = root or DEFAULT_ROOT
+    if not os.path.isdir(root):
+        raise UsageError(f"results root {root!r} is not a folder (give --root DIR or a CONFIG)")
+    try:
+        from .dashboard import serve
+    except ImportError as error:
+        raise UsageError(
+            f"the dashboard needs the optional extra: pip install 'phyper[dashboard]' ({error})"
+        ) from None
+    serve(root, host=options.host, port=options.port, on_decision=options.on_decision)
+    return OK_EXIT
+
+
+def _add_dashboard(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    dashboard = commands.add_parser(
+        "dashboard", help="watch runs and studies live in a browser; answer go/no-go gates"
+    )
+    dashboard.add_argument("config", nargs="?", help="a Python file defining `parser`")
+    dashboard.add_argument("--root", help=f"results root (default: {DEFAULT_ROOT})")
+    dashboard.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+    )
+    dashboard.add_argument(
+        "--port", type=int, default=8050, help="0: any free port (default: %(default)s)"
+    )
+    dashboard.add_argument(
+        "--on-decision",
+        metavar="CMD",
+        help="shell command run once per recorded decision; {hash} {study} {gate} {decision} "
+        "are filled in, quoted",
+    )
+    dashboard.set_defaults(run=command_dashboard)
+
+
 # ---------------------------------------------------------------------------------- main
 
 
@@ -505,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     gc.set_defaults(run=command_gc)
 
     tune_commands.add_commands(commands)  # decide, runs
+    _add_dashboard(commands)
 
     verify = commands.add_parser("verify", help="recompute every folder's hash")
     with_root(verify)

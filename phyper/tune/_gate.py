@@ -182,9 +182,10 @@ def decide(
     go: bool,
     note: str | None = None,
     resource: str = "all",
+    by: str | None = None,
 ) -> str:
     """Record a go/no-go decision for the gate a run awaits; returns the decision file's path
-    (see :func:`write_decision`)."""
+    (see :func:`write_decision`). ``by`` says who decided (default: the user name)."""
     folder = find_run(os.fspath(root), hash_or_prefix, resource)
     run_hash = os.path.basename(folder)
     state = read_state(folder)
@@ -199,12 +200,15 @@ def decide(
             f"{', gates decided: ' + ', '.join(state.decided_gates) if state.decided_gates else ''}"
             "); only runs listed by `phyper runs --status awaiting_decision` can be decided"
         )
-    return write_decision(folder, state.gate, go=go, note=note, subject=f"run {run_hash}")
+    return write_decision(folder, state.gate, go=go, note=note, subject=f"run {run_hash}", by=by)
 
 
-def write_decision(folder: str, gate: str, *, go: bool, note: str | None, subject: str) -> str:
+def write_decision(
+    folder: str, gate: str, *, go: bool, note: str | None, subject: str, by: str | None = None
+) -> str:
     """Write ``decision-<gate>.json`` into ``folder`` exclusively; ``subject`` names what is
-    decided (a run, a study) in errors. Returns the file's path.
+    decided (a run, a study) in errors, ``by`` who decides (default: the user name). Returns
+    the file's path.
 
     The file is written to a temporary name, synced, then hard-linked to its final name, which
     fails if it exists: of two people deciding at once, exactly one wins.
@@ -223,7 +227,7 @@ def write_decision(folder: str, gate: str, *, go: bool, note: str | None, subjec
         "decision": "go" if go else "no-go",
         "decided_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "note": note,
-        "by": _user(),
+        "by": by or _user(),
         "subject": subject,
     }
     data = (json.dumps(document, indent=1) + "\n").encode("utf-8")

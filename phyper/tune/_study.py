@@ -863,13 +863,19 @@ class Study(StudyView):
 
 
 def decide_study(
-    root: str | os.PathLike[str], name: str, *, go: bool, note: str | None = None
+    root: str | os.PathLike[str],
+    name: str,
+    *,
+    go: bool,
+    note: str | None = None,
+    by: str | None = None,
 ) -> str:
-    """Record a go/no-go decision for the gate a study awaits; the decision file's path."""
+    """Record a go/no-go decision for the gate a study awaits; the decision file's path
+    (``by``: who decides, default the user name)."""
     folder = os.path.join(os.fspath(root), STUDIES, name)
     awaiting = StudyView.read(root, name).awaiting
     if awaiting is None:
         raise DecisionError(
             f"study {name!r} awaits no decision; `phyper study show {name}` says what it awaits"
         )
-    return write_decision(folder, awaiting, go=go, note=note, subject=f"study {name!r}")
+    return write_decision(folder, awaiting, go=go, note=note, subject=f"study {name!r}", by=by)
