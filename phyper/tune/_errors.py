@@ -42,3 +42,6 @@ class Interrupted(KeyboardInterrupt):
     flight are ``interrupted`` (not failed) and the same call resumes them. A
     ``KeyboardInterrupt``, so ``except KeyboardInterrupt`` still catches it; its message is one
     line for a terminal (``python -m example`` prints it and exits with status 130)."""
+
+
+Interrupted.__module__ = "phyper.tune"  # shown (and pickled) under its public name

@@ -17,7 +17,6 @@ import contextlib
 import datetime
 import json
 import math
-import multiprocessing
 import os
 import pickle
 import signal
@@ -284,8 +283,7 @@ def _follow_driver(driver_pid: int) -> None:
 def _importing_main_again() -> str | None:
     """In a worker process that is importing the user's script again (``spawn`` and
     ``forkserver`` run the main module again, as ``__mp_main__``): the script's path."""
-    if multiprocessing.parent_process() is None:
-        return None
+    # (multiprocessing.parent_process() is still None there: it is set after the import)
     frame: typing.Any = sys._getframe(1)
     while frame is not None:
         # the script's top-level code, still running: this call comes from its import
@@ -706,7 +704,10 @@ class Study(StudyView):
             raise StudyError(f"n_jobs={n_jobs!r}: expected a positive integer")
         script = _importing_main_again()
         if script is not None:
-            raise StudyError(_unguarded_message(script))
+            # in a worker starting up: one line on its stderr rather than a traceback through
+            # multiprocessing; the worker ends, and the driver raises StudyError
+            print(f"phyper.tune.StudyError: {_unguarded_message(script)}", file=sys.stderr)
+            raise SystemExit(1)
         if (executor is None and n_jobs > 1) or isinstance(executor, cf.ProcessPoolExecutor):
             _check_picklable(objective)  # before a trial is recorded, not as n failed trials
         gates = sorted(gates, key=lambda g: g.after_trials)
@@ -852,10 +853,11 @@ class Study(StudyView):
         except cf.process.BrokenProcessPool:
             journal.append(events)
             raise StudyError(
-                f"the worker processes of study {self.name!r} died: {len(futures)} trial(s) in "
-                "flight are resumed on the next start. If they died as they started, see their "
-                "message above: a script that calls study.optimize(n_jobs > 1) outside "
-                '`if __name__ == "__main__":` makes every worker start the study again'
+                f"the worker processes of study {self.name!r} died; the trials in flight are "
+                "resumed on the next start. If they died as they started (see their message "
+                "above): a script that calls study.optimize(n_jobs > 1) outside "
+                '`if __name__ == "__main__":` makes every worker start the study again; put '
+                "the script's top-level code under that guard"
             ) from None
 
     def _run_trials(
@@ -885,7 +887,10 @@ class Study(StudyView):
                 trial = resumed.pop(0)
                 if trial.state == INTERRUPTED:
                     trial.state = RUNNING
-                    events.append({"event": "resumed", "trial": trial.number, "at": _now()})
+                    events.append(
+                        {"event": "resumed", "trial": trial.number, "hash": trial.hash,
+                         "at": _now()}
+                    )  # fmt: skip
                 starting.append(trial)
             while (
                 not exhausted
