@@ -211,9 +211,9 @@ def test_a_declaration_is_checked(root):
     with tune.Run(make_instance(root, seed=2), stop=tune.max_epochs(1)) as run:
         for _ in run.epochs():
             run.report(loss=1.0)
-    with pytest.raises(tune.RunUsageError, match="fixed when it starts"):
-        with tune.Run(make_instance(root, seed=2), metrics=["loss", "accuracy"]):
-            pass
+    late = tune.Run(make_instance(root, seed=2), metrics=["loss", "accuracy"])
+    with pytest.raises(tune.RunUsageError, match="fixed when it starts"), late:
+        pass
 
 
 def test_patience_counts_epochs_and_is_judged_when_the_metric_is_measured(instance):
@@ -224,9 +224,7 @@ def test_patience_counts_epochs_and_is_judged_when_the_metric_is_measured(instan
         for epoch in run.epochs():
             run.report(**({"validation_loss": 1.0} if epoch % 5 == 0 else {}))
     assert run.result.epochs == 20
-    assert run.result.reason == (
-        "patience(validation_loss, 12): no improvement > 0 since epoch 5"
-    )
+    assert run.result.reason == ("patience(validation_loss, 12): no improvement > 0 since epoch 5")
 
 
 def test_non_finite_ignores_epochs_that_did_not_measure(instance):

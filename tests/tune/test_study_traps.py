@@ -6,17 +6,17 @@ from __future__ import annotations
 import functools
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import pandas as pd
 import pytest
 
 from phyper import tune
-from tests.tune.search import SPACE, make_study, plain_objective
+from tests.tune.search import SPACE, plain_objective
 from tests.tune.trainer import make_instance
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -173,7 +173,7 @@ def test_ctrl_c_marks_the_trials_in_flight_interrupted_and_they_resume(tmp_path,
     else:
         driver.send_signal(signal.SIGINT)  # the driver alone: it interrupts its workers
     driver.wait(timeout=60)
-    stderr = open(log).read()
+    stderr = pathlib.Path(log).read_text()
     assert driver.returncode != 0
     lines = stderr.strip().splitlines()
     assert lines[-1].startswith(f"phyper.tune.Interrupted: study {name!r} interrupted with ")
