@@ -728,13 +728,22 @@ class Run:
     def _interrupt(self, error: BaseException) -> Interrupted:
         """Ctrl-C: not a failure. The run is marked ``interrupted`` at its last committed
         epoch (what the epoch in progress did is replayed on resume)."""
+        committed = self._committed()
+        if self._finished:  # after the loop: the outcome is committed and stands
+            for hook in self._by_moment["on_failure"]:
+                with contextlib.suppress(Exception):
+                    hook.on_failure(run=self, epoch=committed.epoch, error=error)  # type: ignore[attr-defined]
+            return Interrupted(
+                f"run {self.hash[:12]} interrupted after it ended ({committed.status.value} at "
+                f"epoch {committed.epoch}); run the same command again to finish what follows"
+            )
         # a second Ctrl-C must not cut this short: the state is written whole or not at all
         with _sigint_ignored():
-            state = self._committed().copy()
+            state = committed.copy()
             epoch = self._epoch
             state.status = Status.INTERRUPTED
             state.error = state.stopped_by = None
-            where = f"in epoch {epoch}" if epoch is not None else "at the start"
+            where = f"in epoch {epoch}" if epoch is not None else f"before epoch {state.epoch + 1}"
             state.reason = f"interrupted {where} (Ctrl-C); resumes after epoch {state.epoch}"
             for hook in self._by_moment["on_failure"]:
                 with contextlib.suppress(Exception):  # a hook never masks the interrupt
@@ -800,7 +809,8 @@ def _sigint_ignored() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        # None: a handler not installed from Python, which cannot be put back; use the default
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
 
 
 def _takes_file_first(save: Callable[..., object]) -> bool:

@@ -333,3 +333,19 @@ def test_ctrl_c_in_a_run_calls_failure_hooks_and_says_where(instance):
     assert Interrupting.seen == ["KeyboardInterrupt"]
     assert tune.load_result(instance).status is tune.INTERRUPTED
     assert tune.load_result(instance).epochs == 3
+
+
+def test_ctrl_c_after_the_loop_leaves_the_outcome_alone(instance):
+    """Interrupted while writing outputs after training (as the example does), a completed
+    run stays completed; interrupted before its first epoch, it says so."""
+    run = tune.Run(instance, stop=tune.max_epochs(2))
+    with pytest.raises(tune.Interrupted, match="after it ended"), run:
+        for _ in run.epochs():
+            run.report(loss=1.0)
+        raise KeyboardInterrupt
+    assert tune.load_result(instance).status is tune.COMPLETED
+    other = make_instance(instance.hashed_resources_folder, seed=4)
+    run = tune.Run(other, stop=tune.max_epochs(2))
+    with pytest.raises(tune.Interrupted, match="interrupted before epoch 1"), run:
+        raise KeyboardInterrupt
+    assert tune.load_result(other).status is tune.INTERRUPTED
