@@ -135,7 +135,7 @@ def test_a_script_without_the_main_guard_is_told_what_to_add(tmp_path):
 
 
 def _driver(root: str, name: str, n_trials: int, stderr_path: str) -> subprocess.Popen:
-    env = {**os.environ, "SEARCH_SLEEP": "0.1"}  # ~0.8 s per trial: Ctrl-C lands mid-trial
+    env = {**os.environ, "SEARCH_SLEEP": "0.3"}  # ~2.4 s per trial: Ctrl-C lands mid-trial
     with open(stderr_path, "w") as stream:  # a file: an orphaned worker would hold a pipe
         return subprocess.Popen(
             [sys.executable, SEARCH, root, name, str(n_trials), "2"], env=env,
