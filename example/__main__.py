@@ -37,6 +37,7 @@ PER_HASH_STEPS = {
 }
 # a training run that stopped at a go/no-go gate, waiting for `phyper decide`
 AWAITING_DECISION_EXIT = 3
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,5 +163,16 @@ def _training_exit_code(result) -> int:
     return 0
 
 
+def run(argv: list[str] | None = None) -> int:
+    """``main``, with Ctrl-C as one line on stderr and exit status 130 (as a shell reports
+    SIGINT), no traceback: the run or study recorded where it stopped, and says how to go on."""
+    try:
+        return main(argv)
+    except KeyboardInterrupt as interrupt:
+        message = str(interrupt) or "interrupted; run the same command again to resume"
+        print(f"python -m example: {message}", file=sys.stderr)
+        return INTERRUPTED_EXIT
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

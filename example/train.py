@@ -128,7 +128,7 @@ def train_model(
     load = checkpoint_loader(instance, features[train], labels[train])
     stop = stop or stop_condition(instance)
     with tune.Run(instance, stop=stop, hooks=[tune.ProgressBar(), *hooks], gates=gates) as run:
-        model = run.restore(load) or new_model(instance)
+        model = run.restore(load, otherwise=lambda: new_model(instance))
         for _ in run.epochs():
             model.partial_fit(features[train], labels[train], classes=data.CLASSES)
             run.report(**evaluate_model(model, features, labels, validation))

@@ -8,7 +8,7 @@ stop = tune.max_epochs(instance.n_epochs) | tune.patience("validation_loss", epo
 
 def train(instance):
     with tune.Run(instance, stop=stop, hooks=[tune.ProgressBar()]) as run:
-        model = run.restore(load_model) or new_model(instance)   # last checkpoint, or None
+        model = run.restore(load_model, otherwise=lambda: new_model(instance))
         for epoch in run.epochs():                               # resumes after the last one
             fit_one_epoch(model)
             run.report(train_loss=..., validation_loss=..., validation_accuracy=...)
@@ -16,9 +16,12 @@ def train(instance):
     return run.result        # status, why it stopped, best epoch, final and best metrics
 ```
 
-A run is killed and started again as often as needed: it resumes after its last committed
-epoch, and every epoch appears once in ``metrics.csv``. Started again when finished, it does
-nothing (or trains on, if the stop condition no longer fires, e.g. ``n_epochs`` was raised).
+``run.restore`` loads the last checkpoint, or calls ``otherwise`` when there is none yet. A run
+is killed and started again as often as needed: it resumes after its last committed epoch, and
+every epoch appears once in ``metrics.csv``. Ctrl-C is not a failure: the run is marked
+``interrupted``, and :class:`Interrupted` (a ``KeyboardInterrupt``) says how to resume.
+Started again when finished, it does nothing (or trains on, if the stop condition no longer
+fires, e.g. ``n_epochs`` was raised).
 
 A search over key hyperparameters, several trials in flight, is a :class:`Study`:
 
@@ -49,6 +52,7 @@ from ._errors import (
     ConditionError,
     DecisionError,
     HookError,
+    Interrupted,
     RunLockedError,
     RunStateError,
     RunUsageError,
@@ -85,8 +89,17 @@ from ._space import (
     log_uniform,
     uniform,
 )
-from ._state import AWAITING_DECISION, COMPLETED, FAILED, RUNNING, STOPPED, Status
+from ._state import (
+    AWAITING_DECISION,
+    COMPLETED,
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    STOPPED,
+    Status,
+)
 from ._study import (
+    MissingMetricError,
     Study,
     StudyError,
     StudyGate,
@@ -101,6 +114,7 @@ __all__ = [
     "AWAITING_DECISION",
     "COMPLETED",
     "FAILED",
+    "INTERRUPTED",
     "RUNNING",
     "STOPPED",
     "BaseSampler",
@@ -119,8 +133,10 @@ __all__ = [
     "History",
     "Hook",
     "HookError",
+    "Interrupted",
     "JournalError",
     "MetricLog",
+    "MissingMetricError",
     "OptunaSampler",
     "ProgressBar",
     "RandomSampler",

@@ -153,6 +153,17 @@ class History:
             tracker.update(epoch, clean)
         return epoch
 
+    def declare(self, metrics: Iterable[str]) -> None:
+        """Make ``metrics`` known before they are measured (``tune.Run(metrics=...)``), so a
+        condition on a metric measured only from a later epoch on waits for it."""
+        new = [str(name) for name in metrics if name not in self.metrics]
+        self.metrics = (*self.metrics, *new)
+
+    def measured(self, metric: str, epoch: int | None = None) -> bool:
+        """Whether ``metric`` was reported at ``epoch`` (default: the last epoch)."""
+        epoch = self.last_epoch if epoch is None else epoch
+        return 1 <= epoch <= len(self.rows) and metric in self.rows[epoch - 1]
+
     @property
     def last_epoch(self) -> int:
         """The number of the last epoch (0 when nothing was reported yet)."""
@@ -177,7 +188,8 @@ class History:
         if self.rows and metric not in self.metrics:
             raise UnknownMetricError(
                 f"{where} reads metric {metric!r}, which this run does not report; reported "
-                f"metrics: {list(self.metrics)}{closest_hint(metric, self.metrics)}"
+                f"metrics: {list(self.metrics)}{closest_hint(metric, self.metrics)} (a metric "
+                "first measured at a later epoch is declared: tune.Run(..., metrics=[...]))"
             )
 
     def track(self, tracker: T) -> T:
@@ -361,7 +373,12 @@ class _Patience(Condition):
     def check(self, history: History) -> Fired | None:
         history.require(self.metric, where=self.describe())
         best = history.track(_Best(self.metric, self.mode, self.min_delta))
-        if best.epoch is not None and history.last_epoch - best.epoch >= self.epochs:
+        # judged only when the metric is measured: between two measurements nothing is known
+        if (
+            best.epoch is not None
+            and history.measured(self.metric)
+            and history.last_epoch - best.epoch >= self.epochs
+        ):
             return Fired(
                 self.describe(),
                 f"{self.describe()}: no improvement > {self.min_delta:g} since epoch {best.epoch}",
@@ -557,6 +574,11 @@ def max_epochs(n: int) -> Condition:
 def patience(metric: str, epochs: int, *, min_delta: float = 0.0, mode: str = "min") -> Condition:
     """Fires when ``metric`` has not improved by more than ``min_delta`` for ``epochs`` epochs.
 
+    ``epochs`` counts epochs, not measurements: with a metric measured every 5 epochs,
+    ``patience("validation_loss", epochs=15)`` stops the third measurement after the best one.
+    It is judged only at epochs that measured the metric, and epochs that did not measure it
+    never count as an improvement.
+
     >>> h = History.from_records([{"acc": 0.5}, {"acc": 0.6}, {"acc": 0.6}])
     >>> patience("acc", 1, mode="max").check(h).reason
     "patience(acc, 1, mode='max'): no improvement > 0 since epoch 2"
@@ -584,6 +606,7 @@ def time_budget(seconds: float) -> Condition:
 
 def non_finite(metric: str | None = None) -> Condition:
     """Fires (and fails the run) on a NaN or infinite value of ``metric``, or of any metric.
+    A metric an epoch did not report (left out of ``run.report``) is not a value: ignored.
 
     >>> non_finite().check(History.from_records([{"loss": float("nan")}])).failed
     True

@@ -35,3 +35,13 @@ class DecisionError(PhyperError, ValueError):
 
 class RunUsageError(PhyperError, RuntimeError):
     """The loop used out of order (``report`` outside an epoch, twice in one epoch, ...)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a run or a study after it recorded where it was: the runs in
+    flight are ``interrupted`` (not failed) and the same call resumes them. A
+    ``KeyboardInterrupt``, so ``except KeyboardInterrupt`` still catches it; its message is one
+    line for a terminal (``python -m example`` prints it and exits with status 130)."""
+
+
+Interrupted.__module__ = "phyper.tune"  # shown (and pickled) under its public name

@@ -64,14 +64,17 @@ class CheckpointHook(Hook):
 
 class StopHook(Hook):
     """Called when ``run.epochs()`` ends without an error: a condition or a gate fired, or the
-    run was already finished."""
+    run was already finished. The outcome is committed before: if the hook raises, the run
+    keeps it, and the hook's error is raised as :class:`HookError` on its own."""
 
     def on_stop(self, *, run: Run, result: RunResult, **future_kwargs: object) -> None:
         pass
 
 
 class FailureHook(Hook):
-    """Called when the body of the run raised (the run is marked failed, the error propagates)."""
+    """Called when the body of the run raised (the run is marked failed, the error propagates);
+    also on Ctrl-C, with the ``KeyboardInterrupt`` as ``error`` (the run is then marked
+    interrupted, not failed)."""
 
     def on_failure(
         self, *, run: Run, epoch: int, error: BaseException, **future_kwargs: object

@@ -20,6 +20,7 @@ and metrics.csv is truncated back to the committed length, so every epoch appear
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import os
 import secrets
@@ -34,7 +35,14 @@ import xxhash
 from .._parser import Parser
 from .._store import HASH_PATTERN
 from ._conditions import Condition, Fired, History, _Patience, _Target
-from ._errors import CheckpointError, HookError, RunLockedError, RunStateError, RunUsageError
+from ._errors import (
+    CheckpointError,
+    HookError,
+    Interrupted,
+    RunLockedError,
+    RunStateError,
+    RunUsageError,
+)
 from ._gate import Gate, apply_decision
 from ._hooks import MOMENTS, Hook, MetricLog, read_rows
 from ._lock import FolderLock
@@ -54,6 +62,39 @@ if typing.TYPE_CHECKING:
 
 CHECKPOINT_PREFIX = "epoch-"
 _FORBIDDEN_IN_METRIC = frozenset(',"\r\n')
+# first parameter names of save functions that take the file first (numpy.save(file, arr),
+# numpy.savez, numpy.savetxt(fname, X)): called as save(obj, path), they fail
+_FILE_FIRST = frozenset({"file", "fname", "filename", "path", "filepath", "fp", "f"})
+
+
+def _check_metric_name(name: object) -> str:
+    if not isinstance(name, str) or not name or name == "epoch" or _FORBIDDEN_IN_METRIC & set(name):
+        raise RunUsageError(
+            f"metric name {name!r} cannot be a CSV column: expected a non-empty name without "
+            "commas, quotes or line breaks, other than 'epoch'"
+        )
+    return name
+
+
+def _check_metric_names(
+    metrics: Sequence[str] | None, monitor: str | None
+) -> tuple[str, ...] | None:
+    """The declared metric names (``tune.Run(metrics=...)``), checked; None when undeclared."""
+    if metrics is None:
+        return None
+    if isinstance(metrics, str) or not isinstance(metrics, Iterable):
+        raise RunUsageError(f"Run(metrics=...) takes a list of metric names, not {metrics!r}")
+    names = tuple(_check_metric_name(name) for name in metrics)
+    if not names:
+        raise RunUsageError("Run(metrics=[]) declares no metric: give their names, or omit it")
+    if len(set(names)) != len(names):
+        twice = next(name for name in names if names.count(name) > 1)
+        raise RunUsageError(f"Run(metrics=...) names metric {twice!r} twice")
+    if monitor is not None and monitor not in names:
+        raise RunUsageError(
+            f"the monitored metric {monitor!r} is not among the declared metrics {list(names)}"
+        )
+    return names
 
 
 @dataclass(frozen=True)
@@ -132,6 +173,11 @@ class Run:
 
     ``monitor`` is the metric whose best epoch is tracked (and whose checkpoint is kept);
     by default the first patience/target metric of ``stop``.
+
+    ``metrics`` declares the columns of ``metrics.csv`` up front. Without it, the first
+    report fixes them. Declare them when a metric is measured only every few epochs, or first
+    at a later epoch (validation every 5 epochs): an epoch then reports what it measured, its
+    other cells stay empty, and conditions read only the measured values.
     """
 
     def __init__(
@@ -146,6 +192,7 @@ class Run:
         checkpoint_every: int = 1,
         resource_name: str | None = None,
         wait_for_lock: bool = False,
+        metrics: Sequence[str] | None = None,
     ) -> None:
         if not isinstance(instance, Parser):
             raise RunUsageError(f"Run() takes a phyper instance, not {instance!r}")
@@ -184,6 +231,7 @@ class Run:
                 if isinstance(member, (_Patience, _Target)):
                     monitor, mode = member.metric, member.mode
                     break
+        self.metrics = _check_metric_names(metrics, monitor)
         self.instance = instance
         self.stop = stop
         self.monitor = monitor
@@ -210,6 +258,7 @@ class Run:
         self._iterating = False
         self._stateful = False
         self._checkpoints_made = False
+        self._stop_hook_error: HookError | None = None
         self._epoch: int | None = None
         self._reset_epoch()
 
@@ -266,6 +315,8 @@ class Run:
         except BaseException as error:
             if self._state is not None and isinstance(error, HookError):
                 self._fail(error)
+            elif self._state is not None and isinstance(error, KeyboardInterrupt):
+                self._interrupt(error)
             self._close()
             raise
         return self
@@ -281,7 +332,18 @@ class Run:
             else RunState(hash=self.hash, resource=self.resource_name or "all")
         )
         rows = self._metric_log.load(state.metrics_bytes, state.epoch)
+        if self.metrics is not None and self._metric_log.started:
+            missing = [name for name in self.metrics if name not in self._metric_log.columns]
+            if missing:
+                raise RunUsageError(
+                    f"tune.Run(metrics=...) declares {missing}, but the metric log of run "
+                    f"folder {self.folder!r} was started with the columns "
+                    f"{list(self._metric_log.columns)}: a run's columns are fixed when it "
+                    "starts (declare those, or delete the folder to train from scratch)"
+                )
         self.history = History(state.elapsed_seconds)
+        if self.metrics is not None:
+            self.history.declare(self.metrics)
         for row in rows:
             self.history.append(row)
         if (state.monitor, state.mode) != (self.monitor, self.mode):
@@ -376,7 +438,17 @@ class Run:
                     break
         self._epoch = None
         self._finished = True
-        self._call("on_stop", run=self, result=self.result)
+        try:
+            self._call("on_stop", run=self, result=self.result)
+        except HookError as error:
+            # the outcome is committed and stands: the hook's error is reported on its own
+            status = self._committed().status.value
+            message = str(error).replace(
+                "(the run is marked failed; started again, it resumes from its last checkpoint)",
+                f"after the run ended; the run's outcome stands ({status})",
+            )
+            self._stop_hook_error = HookError(message)
+            raise self._stop_hook_error from error.__cause__
 
     def _require_open(self, what: str) -> None:
         if self._phase != "open":
@@ -394,31 +466,44 @@ class Run:
 
     def report(self, **metrics: float) -> None:
         """Record this epoch's metrics: the CSV row is appended, then the stop conditions and
-        gates run on the history (so :meth:`checkpoint` knows if this epoch is the last)."""
+        gates run on the history (so :meth:`checkpoint` knows if this epoch is the last).
+
+        An epoch may leave out a metric it did not measure (validation every 5 epochs): its
+        cell in ``metrics.csv`` stays empty, and conditions see only the measured values. A
+        metric that first appears after epoch 1 must be declared: ``tune.Run(...,
+        metrics=[...])``.
+        """
         epoch = self._require_epoch("run.report()")
         if self._reported:
             raise RunUsageError(f"run.report() was called twice in epoch {epoch}: once per epoch")
         row: dict[str, float] = {}
         for name, value in metrics.items():
-            if name == "epoch" or _FORBIDDEN_IN_METRIC & set(name):
-                raise RunUsageError(
-                    f"metric name {name!r} cannot be a CSV column: expected a name without "
-                    "commas, quotes or line breaks, other than 'epoch'"
-                )
+            _check_metric_name(name)
             try:
                 row[name] = float(value)
             except (TypeError, ValueError):
                 raise RunUsageError(
                     f"metric {name!r} = {value!r} at epoch {epoch} is not a number"
                 ) from None
+        if self.metrics is not None:
+            undeclared = [name for name in row if name not in self.metrics]
+            if undeclared:
+                raise RunUsageError(
+                    f"metric {undeclared[0]!r} reported at epoch {epoch} is not among the "
+                    f"metrics declared in tune.Run(metrics={list(self.metrics)}): declare it "
+                    "there"
+                )
+            if not self._metric_log.started:
+                self._metric_log.start(self.metrics)
         columns = self._metric_log.columns
         if self._metric_log.started:
             late = [name for name in row if name not in columns]
             if late:
                 raise RunUsageError(
-                    f"metric {late[0]!r} first appears at epoch {epoch}, but the header of "
-                    f"{self._metric_log.path!r} was fixed at epoch 1 as {list(columns)}: report "
-                    "every metric from epoch 1 on (NaN where it has no value yet)"
+                    f"metric {late[0]!r} first appears at epoch {epoch}, but the columns of "
+                    f"{self._metric_log.path!r} were fixed by the first report as "
+                    f"{list(columns)}: declare every metric up front, e.g. tune.Run(..., "
+                    f"metrics={[*columns, *late]}); an epoch may then leave out any of them"
                 )
         self._reported = True
         self.history.append(row)
@@ -470,6 +555,13 @@ class Run:
             save(obj, temporary)
         except Exception as error:
             _remove(temporary)
+            if _takes_file_first(save):
+                raise CheckpointError(
+                    f"save function {saver} takes the file first, but run.checkpoint(obj, save) "
+                    f"calls save(obj, path): the object first, then the path (it raised "
+                    f"{type(error).__name__}: {error}). Wrap it, e.g. `def save(obj, path):` "
+                    "`with open(path, 'wb') as f: numpy.save(f, obj)`"
+                ) from error
             raise CheckpointError(
                 f"save function {saver} raised {type(error).__name__}: {error} while saving "
                 f"the checkpoint of epoch {epoch} in run folder {self.folder!r}"
@@ -541,23 +633,54 @@ class Run:
 
     # --------------------------------------------------------------------------- restore
 
-    def restore(self, load: Callable[[str], object], *, best: bool = False) -> typing.Any:
-        """``load(path)`` of the last committed checkpoint (or the best one), or None if there
-        is none. The file's size and xxh3-128 digest must match the state: a damaged
-        checkpoint raises :class:`CheckpointError`, never a silent restart from zero."""
+    def restore(
+        self,
+        load: Callable[[str], object],
+        *,
+        best: bool = False,
+        otherwise: Callable[[], object] | None = None,
+    ) -> typing.Any:
+        """``load(path)`` of the last committed checkpoint (or, with ``best``, the best epoch's);
+        when there is none yet, ``otherwise()`` (or None without it). So the usual start of a
+        run, for a model of any type (a numpy array, a dict of arrays, ...), is::
+
+            model = run.restore(load_model, otherwise=lambda: new_model(instance))
+
+        The file's size and xxh3-128 digest must match the state: a damaged checkpoint raises
+        :class:`CheckpointError`, never a silent restart from zero. ``best=True`` needs a
+        monitored metric (``tune.Run(monitor=...)``, or a patience/target stop condition).
+        """
         self._require_open("run.restore()")
+        if otherwise is not None and not callable(otherwise):
+            raise RunUsageError(
+                f"run.restore(otherwise=...) takes a function of no arguments that builds a "
+                f"new model (e.g. lambda: new_model(instance)), not {otherwise!r}"
+            )
         self._stateful = True
         state = self._committed()
         if best:
+            if self.monitor is None:
+                raise RunUsageError(
+                    f"run.restore(load, best=True) in run folder {self.folder!r}: this run "
+                    "monitors no metric, so it has no best epoch; give tune.Run(monitor="
+                    "'validation_loss') or a patience/target stop condition, or restore the "
+                    "last checkpoint with run.restore(load)"
+                )
             name, digest, size = (
                 state.best_checkpoint,
                 state.best_checkpoint_digest,
                 state.best_checkpoint_size,
             )
+            if name is None and state.best_epoch is not None:
+                raise CheckpointError(
+                    f"the best epoch ({state.best_epoch}) of run folder {self.folder!r} by "
+                    f"{self.monitor!r} has no checkpoint (the monitored metric changed since, "
+                    "or that epoch was not saved); restore the last one with run.restore(load)"
+                )
         else:
             name, digest, size = state.checkpoint, state.checkpoint_digest, state.checkpoint_size
         if name is None:
-            return None
+            return None if otherwise is None else otherwise()
         path = os.path.join(self.folder, CHECKPOINTS, name)
         try:
             found = _digest(path)
@@ -587,12 +710,60 @@ class Run:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> bool:
+        interrupted: Interrupted | None = None
         try:
-            if exc is not None and self._state is not None:
+            if exc is None or self._state is None:
+                pass
+            elif isinstance(exc, KeyboardInterrupt):
+                interrupted = self._interrupt(exc)
+            elif exc is not self._stop_hook_error:
                 self._fail(exc)
         finally:
             self._close()
+        if interrupted is not None and not isinstance(exc, Interrupted):
+            # one line instead of the traceback of wherever Ctrl-C landed in the user's code
+            raise interrupted from None
         return False  # never swallow the user's exception
+
+    def _interrupt(self, error: BaseException) -> Interrupted:
+        """Ctrl-C: not a failure. The run is marked ``interrupted`` at its last committed
+        epoch (what the epoch in progress did is replayed on resume)."""
+        committed = self._committed()
+        if self._finished:  # after the loop: the outcome is committed and stands
+            for hook in self._by_moment["on_failure"]:
+                with contextlib.suppress(Exception):
+                    hook.on_failure(run=self, epoch=committed.epoch, error=error)  # type: ignore[attr-defined]
+            return Interrupted(
+                f"run {self.hash[:12]} interrupted after it ended ({committed.status.value} at "
+                f"epoch {committed.epoch}); run the same command again to finish what follows"
+            )
+        # a second Ctrl-C must not cut this short: the state is written whole or not at all
+        with _sigint_ignored():
+            state = committed.copy()
+            epoch = self._epoch
+            state.status = Status.INTERRUPTED
+            state.error = state.stopped_by = None
+            where = f"in epoch {epoch}" if epoch is not None else f"before epoch {state.epoch + 1}"
+            state.reason = f"interrupted {where} (Ctrl-C); resumes after epoch {state.epoch}"
+            for hook in self._by_moment["on_failure"]:
+                with contextlib.suppress(Exception):  # a hook never masks the interrupt
+                    hook.on_failure(  # type: ignore[attr-defined]
+                        run=self,
+                        epoch=epoch if epoch is not None else state.epoch,
+                        error=error,
+                        **self._hook_extras,
+                    )
+            write_state(self.folder, state)
+            self._state = state
+            if self._pending is not None and self._pending[0] not in (
+                state.checkpoint,
+                state.best_checkpoint,
+            ):
+                _remove(os.path.join(self.folder, CHECKPOINTS, self._pending[0]))
+        return Interrupted(
+            f"run {self.hash[:12]} interrupted {where}; its last committed epoch is "
+            f"{state.epoch}: run the same command again to resume"
+        )
 
     def _fail(self, error: BaseException) -> None:
         state = self._committed().copy()
@@ -622,6 +793,34 @@ class Run:
         self._epoch = None
         self._metric_log.close()
         self._lock.release()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Hold off SIGINT (in the main thread; elsewhere Python delivers none) while a state is
+    written."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        # None: a handler not installed from Python, which cannot be put back; use the default
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+
+
+def _takes_file_first(save: Callable[..., object]) -> bool:
+    """Whether ``save``'s first parameter is named as a file (numpy.save(file, arr)): then
+    save(obj, path) has the arguments swapped."""
+    try:
+        parameters = list(inspect.signature(save).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return bool(parameters) and parameters[0].name in _FILE_FIRST
 
 
 def _checkpoint_name(epoch: int) -> str:

@@ -13,10 +13,14 @@ its checkpoint) and goes on until ``n_trials`` trials are finished.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime
 import json
 import math
 import os
+import pickle
+import signal
+import sys
 import threading
 import time
 import typing
@@ -32,7 +36,7 @@ from .._hashing import encode_value
 from .._processes import process_pool
 from .._scan import OK, iter_folders
 from .._store import INFO_FILE, _to_json, display_value, from_json, render_info, write_atomic
-from ._errors import DecisionError, RunStateError
+from ._errors import DecisionError, Interrupted, RunStateError
 from ._gate import check_name, read_decision, write_decision
 from ._journal import Journal
 from ._lock import FolderLock, is_held
@@ -61,6 +65,8 @@ STOPPED_EARLY, FROM_STORE = "stopped_early", "from_store"
 FINISHED = frozenset({COMPLETE, STOPPED_EARLY, FROM_STORE})
 EARLY_STOP_PREFIX = f"{median_stop_name}("  # the stopped_by of runs stopped against peers
 MAX_REPEATED_PROPOSALS = 200
+# after Ctrl-C, how long the trials in flight get to record that they were interrupted
+INTERRUPT_GRACE_SECONDS = 30.0
 
 Direction = typing.Literal["minimize", "maximize"]
 
@@ -71,6 +77,11 @@ class StudyError(PhyperError, RuntimeError):
 
 class StudyLockedError(PhyperError, RuntimeError):
     """Another live driver runs the same study."""
+
+
+class MissingMetricError(StudyError):
+    """The objective's result lacks the study's metric altogether (not a diverged trial, a
+    mistake: every trial would fail the same way)."""
 
 
 @dataclass
@@ -165,7 +176,8 @@ def run_trial(
         stored = stored_result(folder, metric)
         if stored is not None:  # finished meanwhile (another study, an orphaned worker)
             return stored[1], stored[2], time.perf_counter() - started
-        outcome = objective(instance)
+        with _interruptible():
+            outcome = objective(instance)
         metrics, stopped_early = _metrics_of(outcome, metric)
         # Not fsynced: the study's journal, which is, already holds the value. A power cut can
         # leave this file missing (the configuration is then computed again), never wrong.
@@ -191,7 +203,9 @@ def _metrics_of(outcome: object, metric: str) -> tuple[dict[str, float], bool]:
             )
         found = _from_run_result(outcome, metric)
         if found is None:
-            raise StudyError(
+            reported = {*outcome.final_metrics, *outcome.best_metrics}
+            error = StudyError if metric in reported else MissingMetricError
+            raise error(
                 f"the trial's run did not report {metric!r}; it reported "
                 f"{sorted(outcome.final_metrics)}"
             )
@@ -205,7 +219,11 @@ def _metrics_of(outcome: object, metric: str) -> tuple[dict[str, float], bool]:
             f"the objective returned {type(outcome).__name__}; expected a number, a mapping of "
             f"metrics including {metric!r}, or a tune.RunResult"
         )
-    if metric not in metrics or not math.isfinite(metrics[metric]):
+    if metric not in metrics:
+        raise MissingMetricError(
+            f"the objective's result has no {metric!r}; it returned {sorted(metrics)}"
+        )
+    if not math.isfinite(metrics[metric]):
         raise StudyError(
             f"the objective's result has no finite {metric!r}; it returned {sorted(metrics)}"
         )
@@ -216,9 +234,37 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+_IN_POOL_WORKER = False  # set in the workers of the study's own process pool
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    # one interrupt per trial: a second Ctrl-C (or the driver's forwarded one) must not cut
+    # short the run's own cleanup, which records it as interrupted
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _interruptible() -> typing.Iterator[None]:
+    """In a worker of the study's pool, Ctrl-C interrupts the trial it runs (its run records
+    ``interrupted``); an idle worker ignores it, so it never prints a traceback."""
+    if not _IN_POOL_WORKER:
+        yield
+        return
+    signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _follow_driver(driver_pid: int) -> None:
     """In each worker of the default process pool: exit when the driver is gone (killed), so
-    no idle worker outlives it. A trial cut short this way loses at most its current epoch."""
+    no idle worker outlives it. A trial cut short this way loses at most its current epoch.
+    Ctrl-C reaches the workers of a terminal's process group: idle, they ignore it."""
+    global _IN_POOL_WORKER
+    _IN_POOL_WORKER = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while True:
@@ -231,6 +277,41 @@ def _follow_driver(driver_pid: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="phyper-follow-driver", daemon=True).start()
+
+
+def _importing_main_again() -> str | None:
+    """In a worker process that is importing the user's script again (``spawn`` and
+    ``forkserver`` run the main module again, as ``__mp_main__``): the script's path."""
+    # (multiprocessing.parent_process() is still None there: it is set after the import)
+    frame: typing.Any = sys._getframe(1)
+    while frame is not None:
+        # the script's top-level code, still running: this call comes from its import
+        if frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") == "__mp_main__":
+            return str(frame.f_globals.get("__file__") or "the main script")
+        frame = frame.f_back
+    return None
+
+
+def _unguarded_message(script: str) -> str:
+    return (
+        f"study.optimize(n_jobs > 1) was called while a worker process imported {script!r} "
+        "again: worker processes start fresh and import the main script, so its top-level "
+        'code must not start the study. Put it under `if __name__ == "__main__":` (e.g. '
+        "move it into def main() and call main() there)"
+    )
+
+
+def _check_picklable(objective: Callable[[typing.Any], object]) -> None:
+    try:
+        pickle.dumps(objective)
+    except Exception as error:
+        name = getattr(objective, "__qualname__", repr(objective))
+        raise StudyError(
+            f"the objective {name} cannot be sent to worker processes ({type(error).__name__}: "
+            f"{error}): with n_jobs > 1 it must be picklable. Define it at module level (def "
+            "objective(instance): ...) and bind extra arguments with "
+            "functools.partial(objective, ...), not a lambda or a nested function"
+        ) from None
 
 
 class _InlineExecutor(cf.Executor):
@@ -277,6 +358,10 @@ def replay_events(
                 metrics=event.get("metrics") or {},
             )
             trials[trial.number] = trial
+        elif kind == INTERRUPTED:
+            trials[int(event["trial"])].state = INTERRUPTED
+        elif kind == "resumed":
+            trials[int(event["trial"])].state = RUNNING
         elif kind in (COMPLETE, STOPPED_EARLY, FAILED):
             trial = trials[int(event["trial"])]
             trial.state = kind
@@ -634,6 +719,14 @@ class Study(StudyView):
             raise StudyError(f"n_trials={n_trials!r}: expected a positive integer")
         if not isinstance(n_jobs, int) or n_jobs < 1:
             raise StudyError(f"n_jobs={n_jobs!r}: expected a positive integer")
+        script = _importing_main_again()
+        if script is not None:
+            # in a worker starting up: one line on its stderr rather than a traceback through
+            # multiprocessing; the worker ends, and the driver raises StudyError
+            print(f"phyper.tune.StudyError: {_unguarded_message(script)}", file=sys.stderr)
+            raise SystemExit(1)
+        if (executor is None and n_jobs > 1) or isinstance(executor, cf.ProcessPoolExecutor):
+            _check_picklable(objective)  # before a trial is recorded, not as n failed trials
         gates = sorted(gates, key=lambda g: g.after_trials)
         lock = FolderLock(
             os.path.join(self.folder, DRIVER_LOCK), StudyLockedError, f"study {self.name!r}"
@@ -651,7 +744,7 @@ class Study(StudyView):
                 return self
             if executor is None:
                 executor = self._default_executor(n_jobs)
-            self._loop(objective, n_trials, n_jobs, executor, journal, gates)
+            self._loop(objective, n_trials, n_jobs, executor, journal, gates, own_executor)
         finally:
             if own_executor and executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)
@@ -670,7 +763,7 @@ class Study(StudyView):
         self.sampler.start(self.space, self.direction)
         resumed = []
         for trial in self.trials:
-            if trial.state == RUNNING:
+            if trial.state in (RUNNING, INTERRUPTED):
                 self.sampler.running(trial.params)
                 resumed.append(trial)
             else:
@@ -733,7 +826,7 @@ class Study(StudyView):
             trial_hash = instance_hash(instance)
             known = self._by_hash.get(trial_hash)
             if known is not None:
-                if known.state == RUNNING:
+                if known.state in (RUNNING, INTERRUPTED):
                     in_flight[trial_hash] += 1  # told once more when it finishes
                 else:
                     self.sampler.tell(FinishedTrial(params, known.value, known.state))
@@ -763,9 +856,39 @@ class Study(StudyView):
         executor: cf.Executor,
         journal: Journal,
         gates: Sequence[StudyGate],
+        own_executor: bool = False,
     ) -> None:
         resumed = self._start_sampler()
         futures: dict[cf.Future, Trial] = {}
+        events: list[dict[str, typing.Any]] = []  # written, flushed once, before trials start
+        try:
+            self._run_trials(
+                objective, n_trials, n_jobs, executor, journal, gates, resumed, futures, events
+            )
+        except KeyboardInterrupt:
+            self._interrupted(executor, own_executor, journal, futures, events, n_trials)
+        except cf.process.BrokenProcessPool:
+            journal.append(events)
+            raise StudyError(
+                f"the worker processes of study {self.name!r} died; the trials in flight are "
+                "resumed on the next start. If they died as they started (see their message "
+                "above): a script that calls study.optimize(n_jobs > 1) outside "
+                '`if __name__ == "__main__":` makes every worker start the study again; put '
+                "the script's top-level code under that guard"
+            ) from None
+
+    def _run_trials(
+        self,
+        objective: Callable[[typing.Any], object],
+        n_trials: int,
+        n_jobs: int,
+        executor: cf.Executor,
+        journal: Journal,
+        gates: Sequence[StudyGate],
+        resumed: list[Trial],
+        futures: dict[cf.Future, Trial],
+        events: list[dict[str, typing.Any]],
+    ) -> None:
         repeats: Counter[str] = Counter()
         failures = 0
         finished = len(self.finished_trials)
@@ -775,11 +898,17 @@ class Study(StudyView):
             None,
         )
         limit = min(n_trials, gate.after_trials) if gate is not None else n_trials
-        events: list[dict[str, typing.Any]] = []  # written, flushed once, before trials start
         while True:
             starting: list[Trial] = []
             while resumed and len(futures) + len(starting) < n_jobs:
-                starting.append(resumed.pop(0))
+                trial = resumed.pop(0)
+                if trial.state == INTERRUPTED:
+                    trial.state = RUNNING
+                    events.append(
+                        {"event": "resumed", "trial": trial.number, "hash": trial.hash,
+                         "at": _now()}
+                    )  # fmt: skip
+                starting.append(trial)
             while (
                 not exhausted
                 and len(futures) + len(starting) < n_jobs
@@ -813,7 +942,7 @@ class Study(StudyView):
             # One flush for the outcomes just recorded and the trials about to start: a start is
             # durable before its trial runs, so a killed driver resumes it, never forgets it.
             journal.append(events)
-            events = []
+            events.clear()
             inline = isinstance(executor, _InlineExecutor)
             for trial in starting:
                 instance = self.instance(trial.params)
@@ -822,9 +951,15 @@ class Study(StudyView):
             if not futures:
                 break
             done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            interrupted = missing = None
             for future in done:
                 trial = futures.pop(future)
                 events.append(self._finish(trial, future))
+                if trial.state == INTERRUPTED:  # Ctrl-C reached the worker first
+                    interrupted = trial
+                    continue
+                if trial.state == FAILED and isinstance(_error_of(future), MissingMetricError):
+                    missing = trial
                 told = FinishedTrial(trial.params, trial.value, trial.state)
                 for _ in range(1 + repeats.pop(trial.hash, 0)):
                     self.sampler.tell(told)
@@ -833,8 +968,19 @@ class Study(StudyView):
                 else:
                     failures = 0
                     finished += 1
+            if interrupted is not None:
+                raise KeyboardInterrupt
+            if missing is not None:
+                journal.append(events)
+                events.clear()
+                raise StudyError(
+                    f"study {self.name!r}: trial {missing.number} ({missing.hash}) failed: "
+                    f"{missing.error}. The objective must return {self.metric!r} (the study's "
+                    "metric) in its result; fix it and start the study again"
+                )
             if failures >= self.max_consecutive_failures:
                 journal.append(events)
+                events.clear()
                 last = next(t for t in reversed(self.trials) if t.state == FAILED)
                 raise StudyError(
                     f"study {self.name!r}: {failures} trials failed in a row; the last, trial "
@@ -844,10 +990,71 @@ class Study(StudyView):
         if gate is not None and finished >= gate.after_trials:
             self._gate_open(journal, gate)
 
+    def _interrupted(
+        self,
+        executor: cf.Executor,
+        own_executor: bool,
+        journal: Journal,
+        futures: dict[cf.Future, Trial],
+        events: list[dict[str, typing.Any]],
+        n_trials: int,
+    ) -> typing.NoReturn:
+        """Ctrl-C: let the trials in flight record where they are (their runs become
+        ``interrupted``), journal them as interrupted, and raise :class:`tune.Interrupted`."""
+        again = threading.Event()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            # a second Ctrl-C stops the waiting below instead of leaving the journal behind
+            previous = signal.signal(signal.SIGINT, lambda signum, frame: again.set())
+        try:
+            pending = set(futures)
+            if own_executor and pending:
+                # Ctrl-C in a terminal reaches the workers too; a SIGINT sent to the driver
+                # alone does not: pass it on (idle workers ignore it, busy ones take one)
+                for process in list(getattr(executor, "_processes", {}).values()):
+                    with contextlib.suppress(OSError):
+                        os.kill(process.pid, signal.SIGINT)
+            deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
+            while pending and not again.is_set() and time.monotonic() < deadline:
+                _, pending = cf.wait(pending, timeout=0.1)
+            if pending and own_executor:
+                for process in list(getattr(executor, "_processes", {}).values()):
+                    with contextlib.suppress(OSError):
+                        process.terminate()
+            for future, trial in futures.items():
+                if future.done():
+                    events.append(self._finish(trial, future))
+                    if trial.state in FINISHED:
+                        self.sampler.tell(FinishedTrial(trial.params, trial.value, trial.state))
+                else:
+                    future.cancel()
+                    trial.state = INTERRUPTED
+                    events.append(
+                        {"event": INTERRUPTED, "trial": trial.number, "hash": trial.hash,
+                         "at": _now()}
+                    )  # fmt: skip
+            journal.append(events)
+            events.clear()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        stopped = [t for t in self.trials if t.state == INTERRUPTED]
+        numbers = ", ".join(str(t.number) for t in stopped)
+        raise Interrupted(
+            f"study {self.name!r} interrupted with {len(self.finished_trials)} of {n_trials} "
+            f"trials finished ({len(stopped)} in flight{': ' + numbers if numbers else ''}); "
+            "run the same command again to resume"
+        ) from None
+
     def _finish(self, trial: Trial, future: cf.Future) -> dict[str, typing.Any]:
         event: dict[str, typing.Any] = {"trial": trial.number, "hash": trial.hash, "at": _now()}
         try:
             metrics, stopped_early, busy = future.result()
+        except (KeyboardInterrupt, cf.CancelledError):
+            trial.state = INTERRUPTED
+            return {"event": INTERRUPTED, **event}
+        except cf.process.BrokenProcessPool:
+            raise
         except Exception as error:  # the objective's failure is recorded, the study goes on
             trial.state, trial.error = FAILED, f"{type(error).__name__}: {error}"
             return {"event": FAILED, **event, "error": trial.error}
@@ -860,6 +1067,13 @@ class Study(StudyView):
             "metrics": metrics,
             "duration": busy,
         }
+
+
+def _error_of(future: cf.Future) -> BaseException | None:
+    try:
+        return future.exception(timeout=0)
+    except (cf.CancelledError, cf.TimeoutError):
+        return None
 
 
 def decide_study(

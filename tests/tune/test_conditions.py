@@ -254,3 +254,19 @@ def test_stop_from_yaml(tmp_path):
     with pytest.raises(tune.ConditionError) as caught:
         tune.stop_from_yaml(bad)
     assert "bad.yaml" in str(caught.value) and "did you mean 'max_epochs'" in str(caught.value)
+
+
+def test_patience_is_judged_only_at_epochs_that_measured_its_metric():
+    """Validation every 5 epochs, best at 5: ``epochs=12`` counts epochs, and fires at the
+    first measurement 12 or more epochs after the best (epoch 20), not at epoch 17, when
+    nothing new was measured."""
+    rows = [
+        {"loss": 1.0, **({"validation": 1.0} if epoch % 5 == 0 else {})} for epoch in range(1, 25)
+    ]
+    stop = tune.patience("validation", epochs=12)
+    fired_at = [
+        epoch
+        for epoch in range(5, 25)  # (before epoch 5, the metric is unknown to a bare History)
+        if stop.check(tune.History.from_records(rows[:epoch])) is not None
+    ]
+    assert fired_at[0] == 20 and 17 not in fired_at

@@ -95,3 +95,16 @@ def test_an_optuna_trial_told_back_is_closed():
     tpe.tell(tune.FinishedTrial({"depth": 1, "width": 8, "rate": 0.05}, 2.0, "prior"))
     states = [t.state.name for t in tpe._study.trials]
     assert states == ["COMPLETE", "FAIL", "RUNNING", "COMPLETE"]
+
+
+def test_every_public_sampler_is_a_class():
+    """``isinstance(s, tune.TPESampler)`` works: TPESampler was a function."""
+    pytest.importorskip("optuna")
+    tpe = tune.TPESampler(seed=0, n_startup_trials=3)
+    assert isinstance(tpe, tune.TPESampler) and isinstance(tpe, tune.OptunaSampler)
+    assert isinstance(tpe, tune.BaseSampler)
+    assert tpe.sampler._n_startup_trials == 3  # Optuna's own options still reach Optuna
+    assert tpe.describe() == {"sampler": "OptunaSampler", "optuna_sampler": "TPESampler"}
+    for name in ("BaseSampler", "GridSampler", "RandomSampler", "OptunaSampler", "TPESampler"):
+        public = getattr(tune, name)
+        assert isinstance(public, type) and issubclass(public, tune.BaseSampler), name

@@ -117,8 +117,15 @@ class OptunaSampler(BaseSampler):
         return {"sampler": "OptunaSampler", "optuna_sampler": type(self.sampler).__name__}
 
 
-def TPESampler(seed: int | None = None, **options: typing.Any) -> OptunaSampler:
+class TPESampler(OptunaSampler):
     """Optuna's tree-structured Parzen estimator (``optuna.samplers.TPESampler``), the
-    default model-based sampler; ``options`` go to Optuna's constructor."""
-    optuna = _import_optuna()
-    return OptunaSampler(optuna.samplers.TPESampler(seed=seed, **options))
+    default model-based sampler; ``options`` go to Optuna's constructor.
+
+    >>> sampler = TPESampler(seed=0)
+    >>> isinstance(sampler, (TPESampler, OptunaSampler)), sampler.describe()["optuna_sampler"]
+    (True, 'TPESampler')
+    """
+
+    def __init__(self, seed: int | None = None, **options: typing.Any) -> None:
+        optuna = _import_optuna()
+        super().__init__(optuna.samplers.TPESampler(seed=seed, **options))
