@@ -44,7 +44,14 @@ import phyper
 from example import data, paths
 from example.config import Instance
 from example.preprocess import ensure_preprocessed
-from example.train import PATIENCE, checkpoint_loader, evaluate_model, new_model, save_checkpoint
+from example.train import (
+    PATIENCE,
+    checkpoint_loader,
+    evaluate_model,
+    fit_one_epoch,
+    new_model,
+    save_checkpoint,
+)
 from phyper import tune
 
 if typing.TYPE_CHECKING:
@@ -102,7 +109,7 @@ def build_application(
         else:
             load = checkpoint_loader(instance, features[train], labels[train])
             model = load(os.path.join(folder, state["checkpoint"]))
-        model.partial_fit(features[train], labels[train], classes=data.CLASSES)
+        fit_one_epoch(model, features[train], labels[train])
         epoch = state["iterations"] + 1
         name = _checkpoint_name(epoch)
         with phyper.atomic_output(os.path.join(folder, name)) as temporary:

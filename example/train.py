@@ -11,7 +11,11 @@ outputs of an interrupted job, never deletes the run's own state.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import signal
+import threading
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -22,6 +26,42 @@ from example.config import Instance
 from phyper import tune
 
 PATIENCE = 15  # epochs without a better validation loss before a model stops
+
+
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C until the block ends, then deliver it.
+
+    scikit-learn's ``partial_fit`` catches ``KeyboardInterrupt``, warns "Training interrupted
+    by user" and returns as if the epoch were done: a Ctrl-C would be lost and the half-trained
+    epoch reported. Held here, it reaches ``tune.Run`` between epochs, which marks the run
+    interrupted at its last committed epoch.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    # only the main thread may set handlers; an ignored SIGINT (an idle worker) stays ignored
+    if threading.current_thread() is not threading.main_thread() or previous in (
+        signal.SIG_IGN,
+        None,
+    ):
+        yield
+        return
+    received: list[tuple[int, object]] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append((signum, frame)))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        if callable(previous):
+            previous(*received[0])  # the default handler raises KeyboardInterrupt
+        else:
+            raise KeyboardInterrupt
+
+
+def fit_one_epoch(model, features: np.ndarray, labels: np.ndarray) -> None:
+    """One epoch of ``partial_fit``, with Ctrl-C delivered after it (see ``_ctrl_c_held``)."""
+    with _ctrl_c_held():
+        model.partial_fit(features, labels, classes=data.CLASSES)
 
 
 def new_model(instance: Instance):
@@ -98,7 +138,7 @@ def fit_epochs(
     rows = []
     model = new_model(instance)
     for epoch in range(1, instance.n_epochs + 1):
-        model.partial_fit(features[train], labels[train], classes=data.CLASSES)
+        fit_one_epoch(model, features[train], labels[train])
         rows.append({"epoch": epoch, **evaluate_model(model, features, labels, evaluate)})
     curve = pd.DataFrame(rows)
     curve.columns = [c.replace("validation", evaluation_name) for c in curve.columns]
@@ -130,7 +170,7 @@ def train_model(
     with tune.Run(instance, stop=stop, hooks=[tune.ProgressBar(), *hooks], gates=gates) as run:
         model = run.restore(load, otherwise=lambda: new_model(instance))
         for _ in run.epochs():
-            model.partial_fit(features[train], labels[train], classes=data.CLASSES)
+            fit_one_epoch(model, features[train], labels[train])
             run.report(**evaluate_model(model, features, labels, validation))
             run.checkpoint(model, save_checkpoint)
         if run.result.status == tune.COMPLETED:
