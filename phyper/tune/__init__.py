@@ -29,8 +29,13 @@ study = tune.Study(parser, "search", space=space, metric="validation_loss",
 study.optimize(train, n_trials=40, n_jobs=4)
 study.best_instance, study.trials_frame()
 ```
+
+With ``scheduler=tune.SuccessiveHalving(min_epochs=1, max_epochs=100, eta=3)`` the study pauses
+each trial's ``tune.Run`` at rungs (1, 3, 9, ... epochs) and resumes the best paused runs from
+their checkpoints (asynchronous successive halving); the objective stays the same.
 """
 
+from ._budget import epoch_budget
 from ._conditions import (
     Condition,
     Fired,
@@ -76,6 +81,7 @@ from ._samplers import (
     RandomSampler,
     TPESampler,
 )
+from ._scheduler import BaseScheduler, Hyperband, SchedulerError, SuccessiveHalving
 from ._space import (
     Dimension,
     SearchSpace,
@@ -85,7 +91,7 @@ from ._space import (
     log_uniform,
     uniform,
 )
-from ._state import AWAITING_DECISION, COMPLETED, FAILED, RUNNING, STOPPED, Status
+from ._state import AWAITING_DECISION, COMPLETED, FAILED, PAUSED, RUNNING, STOPPED, Status
 from ._study import (
     Study,
     StudyError,
@@ -101,9 +107,11 @@ __all__ = [
     "AWAITING_DECISION",
     "COMPLETED",
     "FAILED",
+    "PAUSED",
     "RUNNING",
     "STOPPED",
     "BaseSampler",
+    "BaseScheduler",
     "CheckpointError",
     "CheckpointHook",
     "Condition",
@@ -119,6 +127,7 @@ __all__ = [
     "History",
     "Hook",
     "HookError",
+    "Hyperband",
     "JournalError",
     "MetricLog",
     "OptunaSampler",
@@ -130,6 +139,7 @@ __all__ = [
     "RunStartHook",
     "RunStateError",
     "RunUsageError",
+    "SchedulerError",
     "SearchSpace",
     "SearchSpaceError",
     "Status",
@@ -139,6 +149,7 @@ __all__ = [
     "StudyGate",
     "StudyLockedError",
     "StudyView",
+    "SuccessiveHalving",
     "TPESampler",
     "Trial",
     "UnknownMetricError",
@@ -147,6 +158,7 @@ __all__ = [
     "condition_from_spec",
     "decide",
     "decide_study",
+    "epoch_budget",
     "integers",
     "load_result",
     "log_uniform",

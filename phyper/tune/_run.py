@@ -33,6 +33,7 @@ import xxhash
 
 from .._parser import Parser
 from .._store import HASH_PATTERN
+from ._budget import current_budget
 from ._conditions import Condition, Fired, History, _Patience, _Target
 from ._errors import CheckpointError, HookError, RunLockedError, RunStateError, RunUsageError
 from ._gate import Gate, apply_decision
@@ -42,6 +43,7 @@ from ._state import (
     CHECKPOINTS,
     LOCK_FILE,
     METRICS_FILE,
+    PAUSED,
     STATE_FILE,
     RunState,
     Status,
@@ -219,6 +221,7 @@ class Run:
         self._pending: tuple[str, str, int] | None = None
         self._fired: Fired | None = None
         self._gate_fired: tuple[Gate, Fired] | None = None
+        self._pausing = False  # this epoch reaches the successive-halving budget
         self._is_best = False
         self._epoch_start = time.monotonic()
 
@@ -236,8 +239,9 @@ class Run:
 
     @property
     def stopping(self) -> bool:
-        """True once this epoch's report fired a stop condition or a gate."""
-        return self._fired is not None or self._gate_fired is not None
+        """True once this epoch's report fired a stop condition or a gate, or reached the epoch
+        budget of a successive-halving trial (the run then pauses)."""
+        return self._fired is not None or self._gate_fired is not None or self._pausing
 
     @property
     def result(self) -> RunResult:
@@ -287,6 +291,13 @@ class Run:
         if (state.monitor, state.mode) != (self.monitor, self.mode):
             self._rebase_best(state)
         self._remove_orphans(state)
+        # the epoch budget of the successive-halving trial this run belongs to, if any
+        budget = current_budget()
+        self._budget = (
+            budget.epochs
+            if budget is not None and budget.hash == self.instance.get_instance_hash()
+            else None
+        )
         if state.status is Status.AWAITING_DECISION and state.gate is not None:
             apply_decision(self.folder, state)
         if state.status in (Status.STOPPED, Status.AWAITING_DECISION):
@@ -296,6 +307,10 @@ class Run:
             if fired is not None:
                 state.status = Status.FAILED if fired.failed else Status.COMPLETED
                 state.stopped_by, state.reason, state.error = fired.condition, fired.reason, None
+                self._finished = True
+            elif self._budget is not None and state.epoch >= self._budget:
+                # already at (or past) the rung: pause again, train nothing
+                _pause(state, state.epoch)
                 self._finished = True
             else:
                 # a crashed, failed or no-longer-finished run carries on from its last commit
@@ -435,6 +450,13 @@ class Run:
                     if fired is not None:
                         self._gate_fired = (gate, fired)
                         break
+        if (
+            self._fired is None
+            and self._gate_fired is None
+            and self._budget is not None
+            and epoch >= self._budget
+        ):
+            self._pausing = True
         if self.monitor is not None:
             best = self.history.best(self.monitor, self.mode)
             self._is_best = best is not None and best[0] == epoch
@@ -531,6 +553,8 @@ class Run:
             state.status = Status.AWAITING_DECISION
             state.gate, state.gate_note = gate.name, gate.note
             state.reason = f"gate {gate.name}: {fired.reason}"
+        elif self._pausing:
+            _pause(state, epoch)
         write_state(self.folder, state)
         self._state = state
         # only now, with the new state durable, may the files it no longer names go
@@ -622,6 +646,12 @@ class Run:
         self._epoch = None
         self._metric_log.close()
         self._lock.release()
+
+
+def _pause(state: RunState, epoch: int) -> None:
+    state.status = PAUSED
+    state.stopped_by = state.error = None
+    state.reason = f"paused at epoch {epoch}, a successive-halving rung"
 
 
 def _checkpoint_name(epoch: int) -> str:

@@ -39,6 +39,7 @@ from ._lock import FolderLock
 from ._median import PREFIX as median_stop_name
 from ._run import RunResult, load_result
 from ._samplers import BaseSampler, FinishedTrial, RandomSampler
+from ._scheduler import PAUSED, PROMOTED, BaseScheduler, apply_event
 from ._space import SearchSpace, space_from_document
 from ._state import STATE_FILE, Status
 
@@ -85,6 +86,9 @@ class Trial:
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     duration: float | None = None
+    # with a scheduler (successive halving): the highest rung reached, and the trial's bracket
+    rung: int | None = None
+    bracket: int | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +279,7 @@ def replay_events(
                 state=RUNNING if kind == "start" else FROM_STORE,
                 value=event.get("value"),
                 metrics=event.get("metrics") or {},
+                bracket=event.get("bracket"),
             )
             trials[trial.number] = trial
         elif kind in (COMPLETE, STOPPED_EARLY, FAILED):
@@ -284,6 +289,9 @@ def replay_events(
             trial.metrics = event.get("metrics") or {}
             trial.error = event.get("error")
             trial.duration = event.get("duration")
+            trial.rung = event.get("rung", trial.rung)
+        elif kind in (PAUSED, PROMOTED):
+            apply_event(trials[int(event["trial"])], event)
         elif kind == "await":
             record.awaiting = event["gate"]
         elif kind == "decided":
@@ -365,7 +373,9 @@ class StudyView:
         values, duration and error: hyperparameters beside values."""
         import pandas as pd
 
-        columns = ["number", "state", "value", "best_so_far", "hash", *self.param_names]
+        halving = "scheduler" in getattr(self, "definition", {})
+        columns = ["number", "state", "value", "best_so_far", "hash"]
+        columns += ["rung", *self.param_names] if halving else list(self.param_names)
         columns += ["duration", "error"]
         rows = []
         best: float | None = None
@@ -384,12 +394,16 @@ class StudyView:
                     "value": t.value,
                     "best_so_far": best,
                     "hash": t.hash,
+                    "rung": t.rung,
                     **t.params,
                     "duration": t.duration,
                     "error": t.error,
                 }
             )
-        return pd.DataFrame(rows, columns=columns)
+        frame = pd.DataFrame(rows, columns=columns)
+        if halving:
+            frame["rung"] = frame["rung"].astype("Int64")
+        return frame
 
     def summary(self) -> dict[str, object]:
         """One line of ``phyper study ls``."""
@@ -398,7 +412,7 @@ class StudyView:
         except StudyError:
             best = None
         counts = Counter(t.state for t in self.trials)
-        states = (COMPLETE, STOPPED_EARLY, FROM_STORE, FAILED, RUNNING)
+        states = (COMPLETE, STOPPED_EARLY, FROM_STORE, FAILED, RUNNING, PAUSED, PROMOTED)
         return {
             "study": self.name,
             "metric": self.metric,
@@ -455,6 +469,7 @@ class Study(StudyView):
         sampler: BaseSampler | None = None,
         root: str | os.PathLike[str] | None = None,
         max_consecutive_failures: int = 5,
+        scheduler: BaseScheduler | None = None,
     ) -> None:
         check_name(name, "study name", StudyError)
         if direction not in ("minimize", "maximize"):
@@ -470,6 +485,12 @@ class Study(StudyView):
         self.root = os.fspath(root) if root is not None else parser.hashed_resources_folder
         self.folder = os.path.join(self.root, STUDIES, name)
         self.max_consecutive_failures = max_consecutive_failures
+        if scheduler is not None and not isinstance(scheduler, BaseScheduler):
+            raise StudyError(
+                f"scheduler={scheduler!r}: expected a tune scheduler such as "
+                "tune.SuccessiveHalving(min_epochs=1, max_epochs=100, eta=3)"
+            )
+        self.scheduler = scheduler
         self._schema = context_of(parser).schema
         self._check_definition()
         self.param_names = self.space.names
@@ -516,6 +537,8 @@ class Study(StudyView):
             "space": self.space.to_spec(),
             "base": self._base_key_values(),
         }
+        if self.scheduler is not None:  # its rungs are part of what the results mean
+            definition["scheduler"] = self.scheduler.describe()
         path = os.path.join(self.folder, DEFINITION_FILE)
         try:
             with open(path, encoding="utf-8") as stream:
@@ -524,9 +547,13 @@ class Study(StudyView):
             os.makedirs(self.folder, exist_ok=True)
             document = {**definition, "created": _now(), "sampler": self.sampler.describe()}
             write_atomic(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+            self.definition = document
             return
         except (OSError, ValueError) as error:
             raise StudyError(f"study definition {path!r} is unreadable: {error}") from None
+        self.definition = existing
+        if "scheduler" in existing and "scheduler" not in definition:
+            definition["scheduler"] = None  # made with a scheduler: it cannot be dropped
         for key, value in definition.items():
             if json.loads(json.dumps(value)) != existing.get(key):
                 raise StudyError(
@@ -617,6 +644,11 @@ class Study(StudyView):
         if not isinstance(n_jobs, int) or n_jobs < 1:
             raise StudyError(f"n_jobs={n_jobs!r}: expected a positive integer")
         gates = sorted(gates, key=lambda g: g.after_trials)
+        if gates and self.scheduler is not None:
+            raise StudyError(
+                f"study {self.name!r}: study gates are not supported with a scheduler yet "
+                "(give gates=() or no scheduler)"
+            )
         lock = FolderLock(
             os.path.join(self.folder, DRIVER_LOCK), StudyLockedError, f"study {self.name!r}"
         )
@@ -633,7 +665,12 @@ class Study(StudyView):
                 return self
             if executor is None:
                 executor = self._default_executor(n_jobs)
-            self._loop(objective, n_trials, n_jobs, executor, journal, gates)
+            if self.scheduler is not None:
+                from ._halving import halving_loop
+
+                halving_loop(self, objective, n_trials, n_jobs, executor, journal)
+            else:
+                self._loop(objective, n_trials, n_jobs, executor, journal, gates)
         finally:
             if own_executor and executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)
