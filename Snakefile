@@ -18,6 +18,8 @@ space = Space(instances)
 # the search, with each sampler on the same budget (`--config search_trials=N` to change it)
 SAMPLERS = ["tpe", "random", "grid"]
 SEARCH_TRIALS = int(config.get("search_trials", 12))
+# successive halving (`snakemake halving`): trials paused at rungs, the best resumed
+HALVING_SAMPLERS = ["asha-tpe", "asha-random"]
 
 
 wildcard_constraints:
@@ -30,6 +32,11 @@ rule all:
         space.targets(paths.training_metrics),
         paths.best_model_test_metrics(),
         [paths.search_trials(sampler) for sampler in SAMPLERS],
+
+
+rule halving:
+    input:
+        [paths.search_trials(sampler) for sampler in HALVING_SAMPLERS],
 
 
 # `{SWEEP}` is filled in when a job runs: the recorded command stays the same whichever

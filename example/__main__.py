@@ -3,7 +3,8 @@
 python -m example transform-data --hash <transformed_data hash> [--sweep FILE]
 python -m example preprocess-data --hash <preprocessed_data hash> [--sweep FILE]
 python -m example train-model --hash <instance hash> [--sweep FILE]
-python -m example tune [--sampler tpe|random|grid] [--n-trials N] [--n-jobs J] [--sweep FILE]
+python -m example tune [--sampler tpe|random|grid|asha-tpe|asha-random] [--n-trials N] [--n-jobs J]
+    [--sweep FILE]
 python -m example burr-train --hash <instance hash> [--sweep FILE] [--review-after EPOCHS]
 python -m example cross-validation-scores [--sweep FILE]
 python -m example train-best-model [--sweep FILE]
@@ -41,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         if step == "burr-train":
             sub.add_argument("--review-after", type=int, help="halt at a go/no-go gate then")
         if step == "tune":
-            sub.add_argument("--sampler", choices=["tpe", "random", "grid"], default="tpe")
+            from example.search import SAMPLERS
+
+            sub.add_argument("--sampler", choices=SAMPLERS, default="tpe")
             sub.add_argument("--n-trials", type=int, default=12)
             sub.add_argument("--n-jobs", type=int, default=1)
             sub.add_argument("--name", help="the study's name (default: iris-<sampler>)")
