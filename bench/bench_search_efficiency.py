@@ -35,10 +35,10 @@ import warnings
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import phyper  # noqa: E402
-from phyper import tune  # noqa: E402
+import phyper
+from phyper import tune
 
 MAX_EPOCHS = 100
 CLASSES = np.arange(10)
