@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from .._store import INFO_FILE, render_info, write_atomic
+from .._store import INFO_FILE, _to_json, render_info, write_atomic
 from ._budget import budget_of_trial
 from ._journal import Journal
 from ._lock import FolderLock
@@ -274,7 +274,7 @@ def halving_loop(
             event = {
                 "trial": trial.number,
                 "hash": trial.hash,
-                "params": {n: _json(v) for n, v in trial.params.items()},
+                "params": {n: _to_json(v) for n, v in trial.params.items()},
                 "at": _now(),
             }
             if trial.state == FROM_STORE:
@@ -318,12 +318,6 @@ def halving_loop(
                 f"{last.number} ({last.hash}), with {last.error}. Fix the objective and "
                 "start the study again: finished and paused trials are kept"
             )
-
-
-def _json(value: object) -> object:
-    from .._store import _to_json
-
-    return _to_json(value)
 
 
 def _finish(
@@ -372,7 +366,7 @@ def _finish(
         "epochs": outcome.epochs,
         "value": trial.value,
         "metrics": trial.metrics,
-        "duration": outcome.busy,
+        "duration": trial.duration,  # busy seconds over all its rungs
     }
 
 

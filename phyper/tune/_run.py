@@ -15,6 +15,10 @@ commits ``run.json`` atomically (epoch, length of metrics.csv, checkpoint name a
 status). Older checkpoints are deleted only after that commit. A kill at any point therefore
 leaves the last commit consistent: a newer checkpoint is an orphan (removed at the next start)
 and metrics.csv is truncated back to the committed length, so every epoch appears once.
+
+Inside a trial of a successive-halving study the run has an epoch budget (``_budget.py``): at
+that epoch it checkpoints, commits status ``paused`` and returns; started again with a higher
+budget, or with none, it resumes from that checkpoint.
 """
 
 from __future__ import annotations

@@ -76,7 +76,9 @@ class StudyLockedError(PhyperError, RuntimeError):
 
 @dataclass
 class Trial:
-    """One configuration tried by a study (``number`` counts from 0 in start order)."""
+    """One configuration tried by a study (``number`` counts from 0 in start order); with a
+    scheduler, ``state`` may also be ``paused`` (at rung ``rung``) or ``promoted`` (resumed
+    towards the next rung), and ``value`` is the metric at the highest rung reached."""
 
     number: int
     hash: str
@@ -638,6 +640,11 @@ class Study(StudyView):
         a :class:`tune.RunResult`; it runs in a worker, so it must be picklable (a module-level
         function) for process executors. Killed at any moment and called again, it goes on
         where it stopped. A gate pauses the study; the call then returns early.
+
+        With a ``scheduler`` (``tune.SuccessiveHalving``), ``n_trials`` counts configurations
+        started; each trial's ``tune.Run`` pauses at its next rung and the best paused runs are
+        resumed (see ``docs/how-to/successive-halving.md``); the call returns when every
+        configuration is started and nothing more can be promoted.
         """
         if not isinstance(n_trials, int) or n_trials < 1:
             raise StudyError(f"n_trials={n_trials!r}: expected a positive integer")
