@@ -20,6 +20,8 @@ space = Space(instances)
 SAMPLERS = ["tpe", "random", "grid"]
 SEARCH_TRIALS = int(config.get("search_trials", 8))
 SEARCH_SEEDS = int(config.get("search_seeds", 3))
+# successive halving (`snakemake halving`): trials paused at rungs, the best resumed
+HALVING_SAMPLERS = ["asha-tpe", "asha-random"]
 
 
 wildcard_constraints:
@@ -32,6 +34,11 @@ rule all:
         space.targets(paths.training_metrics),
         paths.best_model_test_metrics(),
         [paths.search_trials(sampler) for sampler in SAMPLERS],
+
+
+rule halving:
+    input:
+        [paths.search_trials(sampler) for sampler in HALVING_SAMPLERS],
 
 
 # `{SWEEP}` is filled in when a job runs: the recorded command stays the same whichever

@@ -3,8 +3,8 @@
 python -m example transform-data --hash <transformed_data hash> [--sweep FILE]
 python -m example preprocess-data --hash <preprocessed_data hash> [--sweep FILE]
 python -m example train-model --hash <instance hash> [--sweep FILE]
-python -m example tune [--sampler tpe|random|grid] [--n-trials N] [--n-jobs J] [--seeds S]
-                       [--sweep FILE]
+python -m example tune [--sampler tpe|random|grid|asha-tpe|asha-random] [--n-trials N] [--n-jobs J]
+    [--seeds S] [--sweep FILE]
 python -m example burr-train --hash <instance hash> [--sweep FILE] [--review-after EPOCHS]
 python -m example review [--sweep FILE] [--after EPOCHS] [--seed N]
 python -m example cross-validation-scores [--sweep FILE]
@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("--after", type=int, default=5, help="epochs before the gate")
             sub.add_argument("--seed", type=int, default=1, help="the reviewed model's seed")
         if step == "tune":
-            sub.add_argument("--sampler", choices=["tpe", "random", "grid"], default="tpe")
+            from example.search import SAMPLERS
+
+            sub.add_argument("--sampler", choices=SAMPLERS, default="tpe")
             sub.add_argument("--n-trials", type=int, default=12)
             sub.add_argument("--n-jobs", type=int, default=1)
             sub.add_argument("--name", help="the study's name (default: iris-<sampler>)")

@@ -32,8 +32,13 @@ study = tune.Study(parser, "search", space=space, metric="validation_loss",
 study.optimize(train, n_trials=40, n_jobs=4)
 study.best_instance, study.trials_frame()
 ```
+
+With ``scheduler=tune.SuccessiveHalving(min_epochs=1, max_epochs=100, eta=3)`` the study pauses
+each trial's ``tune.Run`` at rungs (1, 3, 9, ... epochs) and resumes the best paused runs from
+their checkpoints (asynchronous successive halving); the objective stays the same.
 """
 
+from ._budget import epoch_budget
 from ._conditions import (
     Condition,
     Fired,
@@ -80,6 +85,7 @@ from ._samplers import (
     RandomSampler,
     TPESampler,
 )
+from ._scheduler import BaseScheduler, Hyperband, SchedulerError, SuccessiveHalving
 from ._space import (
     Dimension,
     SearchSpace,
@@ -94,6 +100,7 @@ from ._state import (
     COMPLETED,
     FAILED,
     INTERRUPTED,
+    PAUSED,
     RUNNING,
     STOPPED,
     Status,
@@ -115,9 +122,11 @@ __all__ = [
     "COMPLETED",
     "FAILED",
     "INTERRUPTED",
+    "PAUSED",
     "RUNNING",
     "STOPPED",
     "BaseSampler",
+    "BaseScheduler",
     "CheckpointError",
     "CheckpointHook",
     "Condition",
@@ -133,6 +142,7 @@ __all__ = [
     "History",
     "Hook",
     "HookError",
+    "Hyperband",
     "Interrupted",
     "JournalError",
     "MetricLog",
@@ -146,6 +156,7 @@ __all__ = [
     "RunStartHook",
     "RunStateError",
     "RunUsageError",
+    "SchedulerError",
     "SearchSpace",
     "SearchSpaceError",
     "Status",
@@ -155,6 +166,7 @@ __all__ = [
     "StudyGate",
     "StudyLockedError",
     "StudyView",
+    "SuccessiveHalving",
     "TPESampler",
     "Trial",
     "UnknownMetricError",
@@ -163,6 +175,7 @@ __all__ = [
     "condition_from_spec",
     "decide",
     "decide_study",
+    "epoch_budget",
     "integers",
     "load_result",
     "log_uniform",

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from .._errors import PhyperError
 from .._output import write_frame
 from ._gate import decide
+from ._halving import with_rungs
 from ._observe import SHOWN_STATUSES
 from ._run import runs
 from ._study import StudyError, StudyView, decide_study, studies
@@ -47,7 +48,7 @@ def _write_frame(frame: typing.Any, fmt: str, empty: str, hidden: Sequence[str] 
 
 
 def command_runs(options: argparse.Namespace) -> int:
-    frame = runs(options.root)
+    frame = with_rungs(runs(options.root), options.root)  # rung: successive halving's
     if options.status:
         frame = frame[frame["status"] == options.status]
     _write_frame(frame, options.format, "(no runs)", hidden=["folder"])
@@ -69,10 +70,22 @@ def command_study_show(options: argparse.Namespace) -> int:
     print(f"study {view.name}: {view.direction} {view.metric}, {summary['trials']} trials")
     counts = ", ".join(
         f"{state} {summary[state]}"
-        for state in ("complete", "stopped_early", "from_store", "failed", "running", "interrupted")
+        for state in (
+            "complete",
+            "stopped_early",
+            "from_store",
+            "failed",
+            "running",
+            "interrupted",
+            "paused",
+            "promoted",
+        )
         if summary[state]
     )
     print(f"  {counts or 'no trials yet'}")
+    scheduler = view.definition.get("scheduler")
+    if scheduler:
+        print(f"  {_describe_scheduler(scheduler)}")
     if summary["best_hash"]:
         best = view.best_trial
         values = ", ".join(f"{k}={v!r}" for k, v in best.params.items())
@@ -87,6 +100,20 @@ def command_study_show(options: argparse.Namespace) -> int:
         print(f"  stopped: {view.stopped}")
     _write_frame(frame, "table", "(no trials)", hidden=["best_so_far"])
     return OK_EXIT
+
+
+def _describe_scheduler(settings: dict[str, typing.Any]) -> str:
+    """One line on a study's scheduler: its rungs, brackets and eta."""
+    from ._scheduler import SchedulerError, SuccessiveHalving
+
+    options = {k: v for k, v in settings.items() if k != "scheduler"}
+    try:
+        scheduler = SuccessiveHalving(**options)
+    except (SchedulerError, TypeError):
+        return f"scheduler: {settings}"
+    rungs = ", ".join(str(r) for r in scheduler.rungs(0))
+    brackets = f", {scheduler.brackets()} brackets" if scheduler.brackets() > 1 else ""
+    return f"successive halving, eta {scheduler.eta}{brackets}: rungs at epochs {rungs}"
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

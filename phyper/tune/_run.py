@@ -15,6 +15,10 @@ commits ``run.json`` atomically (epoch, length of metrics.csv, checkpoint name a
 status). Older checkpoints are deleted only after that commit. A kill at any point therefore
 leaves the last commit consistent: a newer checkpoint is an orphan (removed at the next start)
 and metrics.csv is truncated back to the committed length, so every epoch appears once.
+
+Inside a trial of a successive-halving study the run has an epoch budget (``_budget.py``): at
+that epoch it checkpoints, commits status ``paused`` and returns; started again with a higher
+budget, or with none, it resumes from that checkpoint.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import xxhash
 
 from .._parser import Parser
 from .._store import HASH_PATTERN
+from ._budget import current_budget
 from ._conditions import Condition, Fired, History, _Patience, _Target
 from ._errors import (
     CheckpointError,
@@ -50,6 +55,7 @@ from ._state import (
     CHECKPOINTS,
     LOCK_FILE,
     METRICS_FILE,
+    PAUSED,
     STATE_FILE,
     RunState,
     Status,
@@ -268,6 +274,7 @@ class Run:
         self._pending: tuple[str, str, int] | None = None
         self._fired: Fired | None = None
         self._gate_fired: tuple[Gate, Fired] | None = None
+        self._pausing = False  # this epoch reaches the successive-halving budget
         self._is_best = False
         self._epoch_start = time.monotonic()
 
@@ -285,8 +292,9 @@ class Run:
 
     @property
     def stopping(self) -> bool:
-        """True once this epoch's report fired a stop condition or a gate."""
-        return self._fired is not None or self._gate_fired is not None
+        """True once this epoch's report fired a stop condition or a gate, or reached the epoch
+        budget of a successive-halving trial (the run then pauses)."""
+        return self._fired is not None or self._gate_fired is not None or self._pausing
 
     @property
     def result(self) -> RunResult:
@@ -349,6 +357,13 @@ class Run:
         if (state.monitor, state.mode) != (self.monitor, self.mode):
             self._rebase_best(state)
         self._remove_orphans(state)
+        # the epoch budget of the successive-halving trial this run belongs to, if any
+        budget = current_budget()
+        self._budget = (
+            budget.epochs
+            if budget is not None and budget.hash == self.instance.get_instance_hash()
+            else None
+        )
         if state.status is Status.AWAITING_DECISION and state.gate is not None:
             apply_decision(self.folder, state)
         if state.status in (Status.STOPPED, Status.AWAITING_DECISION):
@@ -358,6 +373,10 @@ class Run:
             if fired is not None:
                 state.status = Status.FAILED if fired.failed else Status.COMPLETED
                 state.stopped_by, state.reason, state.error = fired.condition, fired.reason, None
+                self._finished = True
+            elif self._budget is not None and state.epoch >= self._budget:
+                # already at (or past) the rung: pause again, train nothing
+                _pause(state, state.epoch)
                 self._finished = True
             else:
                 # a crashed, failed or no-longer-finished run carries on from its last commit
@@ -520,6 +539,13 @@ class Run:
                     if fired is not None:
                         self._gate_fired = (gate, fired)
                         break
+        if (
+            self._fired is None
+            and self._gate_fired is None
+            and self._budget is not None
+            and epoch >= self._budget
+        ):
+            self._pausing = True
         if self.monitor is not None:
             best = self.history.best(self.monitor, self.mode)
             self._is_best = best is not None and best[0] == epoch
@@ -623,6 +649,8 @@ class Run:
             state.status = Status.AWAITING_DECISION
             state.gate, state.gate_note = gate.name, gate.note
             state.reason = f"gate {gate.name}: {fired.reason}"
+        elif self._pausing:
+            _pause(state, epoch)
         write_state(self.folder, state)
         self._state = state
         # only now, with the new state durable, may the files it no longer names go
@@ -821,6 +849,12 @@ def _takes_file_first(save: Callable[..., object]) -> bool:
     except (TypeError, ValueError):  # a builtin without a signature
         return False
     return bool(parameters) and parameters[0].name in _FILE_FIRST
+
+
+def _pause(state: RunState, epoch: int) -> None:
+    state.status = PAUSED
+    state.stopped_by = state.error = None
+    state.reason = f"paused at epoch {epoch}, a successive-halving rung"
 
 
 def _checkpoint_name(epoch: int) -> str:

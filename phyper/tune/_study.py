@@ -44,6 +44,7 @@ from ._median import PREFIX as median_stop_name
 from ._observe import INTERRUPTED, TRIAL_LOCK, pending_decision, trial_in_progress
 from ._run import RunResult, load_result
 from ._samplers import BaseSampler, FinishedTrial, RandomSampler
+from ._scheduler import PAUSED, PROMOTED, BaseScheduler, apply_event
 from ._space import SearchSpace, space_from_document
 from ._state import STATE_FILE, Status
 
@@ -86,7 +87,9 @@ class MissingMetricError(StudyError):
 
 @dataclass
 class Trial:
-    """One configuration tried by a study (``number`` counts from 0 in start order)."""
+    """One configuration tried by a study (``number`` counts from 0 in start order); with a
+    scheduler, ``state`` may also be ``paused`` (at rung ``rung``) or ``promoted`` (resumed
+    towards the next rung), and ``value`` is the metric at the highest rung reached."""
 
     number: int
     hash: str
@@ -96,6 +99,9 @@ class Trial:
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     duration: float | None = None
+    # with a scheduler (successive halving): the highest rung reached, and the trial's bracket
+    rung: int | None = None
+    bracket: int | None = None
 
 
 @dataclass(frozen=True)
@@ -356,6 +362,7 @@ def replay_events(
                 state=RUNNING if kind == "start" else FROM_STORE,
                 value=event.get("value"),
                 metrics=event.get("metrics") or {},
+                bracket=event.get("bracket"),
             )
             trials[trial.number] = trial
         elif kind == INTERRUPTED:
@@ -369,6 +376,9 @@ def replay_events(
             trial.metrics = event.get("metrics") or {}
             trial.error = event.get("error")
             trial.duration = event.get("duration")
+            trial.rung = event.get("rung", trial.rung)
+        elif kind in (PAUSED, PROMOTED):
+            apply_event(trials[int(event["trial"])], event)
         elif kind == "await":
             record.awaiting = event["gate"]
         elif kind == "decided":
@@ -463,7 +473,9 @@ class StudyView:
         values, duration and error: hyperparameters beside values."""
         import pandas as pd
 
-        columns = ["number", "state", "value", "best_so_far", "hash", *self.param_names]
+        halving = "scheduler" in getattr(self, "definition", {})
+        columns = ["number", "state", "value", "best_so_far", "hash"]
+        columns += ["rung", *self.param_names] if halving else list(self.param_names)
         columns += ["duration", "error"]
         rows = []
         best: float | None = None
@@ -483,12 +495,16 @@ class StudyView:
                     "value": t.value,
                     "best_so_far": best,
                     "hash": t.hash,
+                    "rung": t.rung,
                     **t.params,
                     "duration": t.duration,
                     "error": t.error,
                 }
             )
-        return pd.DataFrame(rows, columns=columns)
+        frame = pd.DataFrame(rows, columns=columns)
+        if halving:
+            frame["rung"] = frame["rung"].astype("Int64")
+        return frame
 
     def summary(self) -> dict[str, object]:
         """One line of ``phyper study ls``."""
@@ -497,7 +513,16 @@ class StudyView:
         except StudyError:
             best = None
         counts = Counter(self.observed_states().values())
-        states = (COMPLETE, STOPPED_EARLY, FROM_STORE, FAILED, RUNNING, INTERRUPTED)
+        states = (
+            COMPLETE,
+            STOPPED_EARLY,
+            FROM_STORE,
+            FAILED,
+            RUNNING,
+            INTERRUPTED,
+            PAUSED,
+            PROMOTED,
+        )
         return {
             "study": self.name,
             "metric": self.metric,
@@ -557,6 +582,7 @@ class Study(StudyView):
         sampler: BaseSampler | None = None,
         root: str | os.PathLike[str] | None = None,
         max_consecutive_failures: int = 5,
+        scheduler: BaseScheduler | None = None,
     ) -> None:
         check_name(name, "study name", StudyError)
         if direction not in ("minimize", "maximize"):
@@ -572,6 +598,12 @@ class Study(StudyView):
         self.root = os.fspath(root) if root is not None else parser.hashed_resources_folder
         self.folder = os.path.join(self.root, STUDIES, name)
         self.max_consecutive_failures = max_consecutive_failures
+        if scheduler is not None and not isinstance(scheduler, BaseScheduler):
+            raise StudyError(
+                f"scheduler={scheduler!r}: expected a tune scheduler such as "
+                "tune.SuccessiveHalving(min_epochs=1, max_epochs=100, eta=3)"
+            )
+        self.scheduler = scheduler
         self._schema = context_of(parser).schema
         self._check_definition()
         self.param_names = self.space.names
@@ -619,6 +651,8 @@ class Study(StudyView):
             "space": self.space.to_spec(),
             "base": self._base_key_values(),
         }
+        if self.scheduler is not None:  # its rungs are part of what the results mean
+            definition["scheduler"] = self.scheduler.describe()
         path = os.path.join(self.folder, DEFINITION_FILE)
         try:
             with open(path, encoding="utf-8") as stream:
@@ -627,9 +661,13 @@ class Study(StudyView):
             os.makedirs(self.folder, exist_ok=True)
             document = {**definition, "created": _now(), "sampler": self.sampler.describe()}
             write_atomic(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+            self.definition = document
             return
         except (OSError, ValueError) as error:
             raise StudyError(f"study definition {path!r} is unreadable: {error}") from None
+        self.definition = existing
+        if "scheduler" in existing and "scheduler" not in definition:
+            definition["scheduler"] = None  # made with a scheduler: it cannot be dropped
         for key, value in definition.items():
             if json.loads(json.dumps(value)) != existing.get(key):
                 raise StudyError(
@@ -714,6 +752,11 @@ class Study(StudyView):
         a :class:`tune.RunResult`; it runs in a worker, so it must be picklable (a module-level
         function) for process executors. Killed at any moment and called again, it goes on
         where it stopped. A gate pauses the study; the call then returns early.
+
+        With a ``scheduler`` (``tune.SuccessiveHalving``), ``n_trials`` counts configurations
+        started; each trial's ``tune.Run`` pauses at its next rung and the best paused runs are
+        resumed (see ``docs/how-to/successive-halving.md``); the call returns when every
+        configuration is started and nothing more can be promoted.
         """
         if not isinstance(n_trials, int) or n_trials < 1:
             raise StudyError(f"n_trials={n_trials!r}: expected a positive integer")
@@ -728,6 +771,11 @@ class Study(StudyView):
         if (executor is None and n_jobs > 1) or isinstance(executor, cf.ProcessPoolExecutor):
             _check_picklable(objective)  # before a trial is recorded, not as n failed trials
         gates = sorted(gates, key=lambda g: g.after_trials)
+        if gates and self.scheduler is not None:
+            raise StudyError(
+                f"study {self.name!r}: study gates are not supported with a scheduler yet "
+                "(give gates=() or no scheduler)"
+            )
         lock = FolderLock(
             os.path.join(self.folder, DRIVER_LOCK), StudyLockedError, f"study {self.name!r}"
         )
@@ -744,7 +792,12 @@ class Study(StudyView):
                 return self
             if executor is None:
                 executor = self._default_executor(n_jobs)
-            self._loop(objective, n_trials, n_jobs, executor, journal, gates, own_executor)
+            if self.scheduler is not None:
+                from ._halving import halving_loop
+
+                halving_loop(self, objective, n_trials, n_jobs, executor, journal)
+            else:
+                self._loop(objective, n_trials, n_jobs, executor, journal, gates, own_executor)
         finally:
             if own_executor and executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)

@@ -2,10 +2,11 @@
 a driver can run (and be killed) in a real subprocess:
 
     python tests/tune/search.py ROOT NAME N_TRIALS N_JOBS [--sampler random|grid|tpe]
-        [--gate AFTER_TRIALS]
+        [--gate AFTER_TRIALS] [--halving]
 
 ``SEARCH_SLEEP`` in the environment slows each epoch (seconds), so a kill lands mid-trial.
-Exit codes: 0 done, 3 the study awaits a decision.
+``--halving`` runs successive halving (rungs at 1, 2, 4, 8 epochs). Exit codes: 0 done, 3 the
+study awaits a decision.
 """
 
 from __future__ import annotations
@@ -52,11 +53,18 @@ def sampler(name: str) -> tune.BaseSampler:
     return tune.RandomSampler(seed=0)
 
 
-def make_study(root: str, name: str, sampler_name: str = "random") -> tune.Study:
+HALVING = {"min_epochs": 1, "max_epochs": 8, "eta": 2}
+
+
+def make_study(
+    root: str, name: str, sampler_name: str = "random", halving: bool = False
+) -> tune.Study:
     parser = make_instance(root, n_epochs=8)
+    scheduler = tune.SuccessiveHalving(**HALVING) if halving else None
     return tune.Study(
-        parser, name, space=SPACE, metric="validation_loss", sampler=sampler(sampler_name)
-    )
+        parser, name, space=SPACE, metric="validation_loss", sampler=sampler(sampler_name),
+        scheduler=scheduler,
+    )  # fmt: skip
 
 
 def main() -> int:
@@ -67,8 +75,9 @@ def main() -> int:
     parser.add_argument("n_jobs", type=int)
     parser.add_argument("--sampler", default="random")
     parser.add_argument("--gate", type=int)
+    parser.add_argument("--halving", action="store_true")
     options = parser.parse_args()
-    study = make_study(options.root, options.name, options.sampler)
+    study = make_study(options.root, options.name, options.sampler, options.halving)
     gates = [tune.StudyGate("review", options.gate)] if options.gate else []
     study.optimize(objective, options.n_trials, n_jobs=options.n_jobs, gates=gates)
     print(len(study.finished_trials), study.awaiting or "", flush=True)

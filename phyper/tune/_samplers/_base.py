@@ -4,7 +4,8 @@ A study calls, in this order: :meth:`BaseSampler.start` once per start of the st
 killed and started again calls it again on a fresh sampler), :meth:`BaseSampler.tell` for every
 trial whose outcome is already known (this study's finished trials, then prior knowledge found
 in the store), :meth:`BaseSampler.running` for each trial resumed in flight, and then
-:meth:`BaseSampler.ask` / :meth:`BaseSampler.tell` as trials are started and finish. The
+:meth:`BaseSampler.ask` / :meth:`BaseSampler.tell` as trials are started and finish (with a
+scheduler, :meth:`BaseSampler.update` as a paused trial reaches a higher rung). The
 store, not the sampler, is the record: a sampler keeps nothing on disk.
 """
 
@@ -52,6 +53,12 @@ class BaseSampler(abc.ABC):
 
     def running(self, params: dict[str, object]) -> None:  # noqa: B027 (optional by design)
         """A trial resumed in flight after a restart has these values (default: ignore)."""
+
+    def update(self, trial: FinishedTrial) -> None:  # noqa: B027 (optional by design)
+        """A trial told before has a newer outcome, which replaces the earlier one: with a
+        scheduler (successive halving) a trial is told its value at the first rung it pauses
+        at, then updated at each higher rung it reaches (as BOHB learns from the highest
+        budget). Default: ignore it."""
 
     @abc.abstractmethod
     def ask(self) -> dict[str, object] | None:

@@ -73,6 +73,8 @@ class OptunaSampler(BaseSampler):
             else:
                 raise TypeError(f"no Optuna distribution for {name!r} = {dimension!r}")
         self._asked: dict[tuple[tuple[str, str, object], ...], list[typing.Any]] = {}
+        # newer outcomes of trials told before (successive halving): applied at the next ask
+        self._updates: dict[tuple[tuple[str, str, object], ...], FinishedTrial] = {}
 
     def _encode(self, params: dict[str, object]) -> dict[str, object]:
         return {
@@ -107,7 +109,35 @@ class OptunaSampler(BaseSampler):
             )
         )
 
+    def update(self, trial: FinishedTrial) -> None:
+        if trial.value is not None:
+            self._updates[params_key(trial.params)] = trial
+
+    def _rebuild(self) -> None:
+        """A finished Optuna trial cannot change its value: copy the finished trials into a
+        fresh in-memory study, each with its newest value. Trials asked and not yet told are
+        left out; their outcome is added when it comes (as a trial found in the store)."""
+        updates, self._updates = self._updates, {}
+        states = self._optuna.trial.TrialState
+        study = self._optuna.create_study(direction=self.direction, sampler=self.sampler)
+        for frozen in self._study.get_trials(deepcopy=False):
+            if not frozen.state.is_finished():
+                continue
+            newer = updates.get(params_key(self._decode(frozen.params)))
+            study.add_trial(
+                self._optuna.trial.create_trial(
+                    params=frozen.params,
+                    distributions=frozen.distributions,
+                    value=newer.value if newer is not None else frozen.value,
+                    state=states.COMPLETE if newer is not None else frozen.state,
+                )
+            )
+        self._study = study
+        self._asked = {}
+
     def ask(self) -> dict[str, object] | None:
+        if self._updates:
+            self._rebuild()
         optuna_trial = self._study.ask(self._distributions)
         params = self._decode(optuna_trial.params)
         self._asked.setdefault(params_key(params), []).append(optuna_trial)
