@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint bench demo clean
+.PHONY: install test lint wheel-smoke bench demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check phyper tests bench example
 	$(BIN)/ruff format --check phyper tests bench example
 
-test: lint
+test: lint wheel-smoke
 	$(BIN)/pytest -q
+
+# the built wheel in a fresh virtual environment outside the repository (tests/packaging/smoke.py)
+wheel-smoke: $(STAMP)
+	$(BIN)/python tests/packaging/smoke.py
 
 # the example pipeline end to end: the grid trained by Snakemake (config/default.yaml, options
 # from profiles/default), then the notebook executed; job commands run `python` from .venv

@@ -1,6 +1,6 @@
 """Apache Burr applications on phyper's store: state, arrays and history in hash folders.
 
-``pip install 'phyper[burr]'``. An application is one phyper instance: its application id is
+``pip install 'phyper-ml[burr]'``. An application is one phyper instance: its application id is
 the instance's hash, its partition key the resource whose folder holds it (``None``: the full
 instance, ``<root>/all/<hash>``).
 
