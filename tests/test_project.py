@@ -78,7 +78,7 @@ def test_an_empty_store_says_where_it_looked(tmp_path, monkeypatch, capsys):
 
 
 def test_root_option_and_config_option_win_over_the_project(project, capsys, tmp_path_factory):
-    folder, run_hash = project
+    _, run_hash = project
     other = tmp_path_factory.mktemp("other")
     assert main(["runs", "--root", str(other), "--format", "csv"]) == 0
     assert run_hash not in capsys.readouterr().out
@@ -105,7 +105,7 @@ def test_the_nearest_pyproject_with_a_phyper_table_wins(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.phyper]\nroot = "outer"\n')
     inner = tmp_path / "inner"
     (inner / "src").mkdir(parents=True)
-    (inner / "pyproject.toml").write_text('[tool.ruff]\nline-length = 100\n')
+    (inner / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
     found = find_project(str(inner / "src"))
     assert found is not None and found.root == str(tmp_path / "outer")
     (inner / "pyproject.toml").write_text('[tool.phyper]\nconfig = "c.py"\n')
