@@ -16,6 +16,7 @@ which the main command prints before exiting with 2. ``python -m phyper.tune._cl
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import typing
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from .._help import CommandParser
 from .._project import add_store_options, locate, where
 from ._gate import decide
 from ._run import runs
+from ._runs_table import format_runs
 from ._state import Status
 from ._study import StudyError, StudyView, decide_study, studies
 
@@ -57,10 +59,15 @@ def _write_frame(frame: typing.Any, fmt: str, empty: str, hidden: Sequence[str] 
 
 
 def command_runs(options: argparse.Namespace) -> int:
-    frame = runs(options.root)
-    if options.status:
-        frame = frame[frame["status"] == options.status]
-    _write_frame(frame, options.format, f"(no runs under {where(options)})", hidden=["folder"])
+    every = runs(options.root)
+    frame = every[every["status"] == options.status] if options.status else every
+    if options.format != "table" or not len(frame):
+        _write_frame(frame, options.format, f"(no runs under {where(options)})", hidden=["folder"])
+        return OK_EXIT
+    # a person's table: fitted to the terminal, hyperparameters that vary (_runs_table.py)
+    width = shutil.get_terminal_size().columns
+    text = format_runs(frame, width=width, wide=options.wide, every_hash=list(every["hash"]))
+    sys.stdout.write(text + "\n")
     return OK_EXIT
 
 
