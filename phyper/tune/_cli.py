@@ -16,6 +16,7 @@ which the main command prints before exiting with 2. ``python -m phyper.tune._cl
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import typing
@@ -43,7 +44,18 @@ def command_decide(options: argparse.Namespace) -> int:
         path = decide(
             options.root, options.hash, go=options.go, note=options.note, resource=options.resource
         )
-    print(f"{'go' if options.go else 'no-go'} recorded in {path}; start the run to apply it")
+    verdict = "go" if options.go else "no-go"
+    gate = os.path.basename(path).removeprefix("decision-").removesuffix(".json")
+    if options.study is not None:
+        what, again = f"study {options.study}", "the study's optimize again (the same command)"
+    else:
+        run_hash = os.path.basename(os.path.dirname(path))
+        what, again = f"run {run_hash[:12]}", "the run again (the command that trained it)"
+    effect = "resumes" if options.go else "stops for good"
+    print(
+        f"recorded {verdict} for {what} at gate {gate!r} ({path}).\n"
+        f"It {effect} when you start {again}; nothing runs until then."
+    )
     return OK_EXIT
 
 
