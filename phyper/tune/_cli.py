@@ -104,15 +104,21 @@ def command_study_show(options: argparse.Namespace) -> int:
     print(f"  {counts or 'no trials yet'}")
     if summary["best_hash"]:
         best = view.best_trial
-        values = ", ".join(f"{k}={v!r}" for k, v in best.params.items())
-        print(f"  best: {best.value:.6g} (trial {best.number}, {best.hash}): {values}")
+        values = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}" for k, v in best.params.items()
+        )
+        print(f"  best: {best.value:.6g} (trial {best.number}, {best.hash[:12]}): {values}")
     if view.awaiting:
         print(
             f"  awaits a decision at gate {view.awaiting!r}: phyper decide --study {view.name} --go"
         )
     if view.stopped:
         print(f"  stopped: {view.stopped}")
-    _write_frame(frame, "table", "(no trials)")
+    if not len(frame):
+        print("(no trials)")
+        return OK_EXIT
+    width = shutil.get_terminal_size().columns
+    print(format_runs(frame, width=width, first=["number", "state", "value", "best_so_far"]))
     return OK_EXIT
 
 
@@ -166,6 +172,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     )
     study_show.add_argument(
         "name", metavar="NAME", help="the study's name (phyper study ls lists them)"
+    )
+    study_show.add_argument(
+        "--wide",
+        action="store_true",
+        help="every column in full, whatever the terminal's width (csv and json always are)",
     )
     study_show.set_defaults(run=command_study_show)
     for sub in (study_ls, study_show):

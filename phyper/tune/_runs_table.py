@@ -130,14 +130,16 @@ def format_runs(
     width: int,
     wide: bool = False,
     every_hash: typing.Sequence[str] | None = None,
+    first: typing.Sequence[str] = FIRST,
 ) -> str:
     """The table of ``frame`` (the rows of :func:`phyper.tune.runs`) for a terminal ``width``
-    characters wide; ``every_hash``: the hashes prefixes must tell apart (default: the rows')."""
+    characters wide; ``every_hash``: the hashes prefixes must tell apart (default: the rows');
+    ``first``: the columns that get the width first (``phyper study show`` passes its own)."""
     if wide:
         return frame.astype(object).fillna("").to_string(index=False)
     rows = len(frame)
     columns: dict[str, list[str]] = {}
-    hashes = [str(h) for h in frame["hash"]]
+    hashes = [str(h) for h in frame["hash"]] if "hash" in frame else []
     length = shortest_unique_prefixes(list(every_hash or hashes))
     hyperparameters = (
         varying_hyperparameters([str(f) for f in frame["folder"]]) if "folder" in frame else {}
@@ -158,12 +160,12 @@ def format_runs(
     for name, values in hyperparameters.items():
         if name not in columns:  # a run column of the same name wins
             columns[name] = [_cell(v) for v in values]
-    known = [*BEFORE, *hyperparameters, *AFTER]
+    known = list(dict.fromkeys([*first, *BEFORE, *hyperparameters, *AFTER]))
     order = [c for c in known if c in columns] + [c for c in columns if c not in known]
     constant = {c for c in order if rows > 1 and len(set(columns[c])) == 1}
     priority = sorted(
         order,
-        key=lambda c: (c not in FIRST, c in constant, c not in hyperparameters, c == "reason"),
+        key=lambda c: (c not in first, c in constant, c not in hyperparameters, c == "reason"),
     )
 
     def size(name: str) -> int:
