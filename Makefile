@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint wheel-smoke bench demo clean
+.PHONY: install test lint typecheck wheel-smoke bench demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check phyper tests bench example
 	$(BIN)/ruff format --check phyper tests bench example
 
-test: lint wheel-smoke
+test: lint typecheck wheel-smoke
 	$(BIN)/pytest -q
+
+# mypy on phyper/, strict but for returning Any ([tool.mypy] in pyproject.toml)
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 # the built wheel in a fresh virtual environment outside the repository (tests/packaging/smoke.py)
 wheel-smoke: $(STAMP)

@@ -147,7 +147,7 @@ def load_config(path: str) -> tuple[Parser, list[Parser]]:
     parser = namespace.get("parser")
     if not is_instance(parser):
         parser = instances[0]
-    return parser, list(instances)
+    return typing.cast("Parser", parser), list(instances)
 
 
 def _shown(path: str) -> str:

@@ -69,7 +69,7 @@ from burr.lifecycle import (
 from .._context import folder_name, instance_hash, is_instance
 from .._errors import PhyperError, UnknownResourceError
 from .._store import HASH_PATTERN, read_json, write_atomic, write_info_files
-from ..tune import _gate
+from ..tune import _gate, _state
 from ..tune._conditions import Condition, Fired, History
 from ..tune._errors import DecisionError, HookError
 from ..tune._hooks import EpochEndHook, FailureHook, Hook, RunStartHook, StopHook
@@ -142,7 +142,10 @@ def _encode(value: object, where: str, arrays: dict[str, bytes]) -> object:
     if kind is float:
         return value if math.isfinite(value) else {TAG: "float", "value": repr(value)}  # type: ignore[arg-type]
     if kind is list:
-        return [_encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(value)]  # type: ignore[arg-type]
+        return [
+            _encode(v, f"{where}[{i}]", arrays)
+            for i, v in enumerate(typing.cast("Sequence[object]", value))
+        ]
     if kind is dict:
         encoded = {}
         for key, item in value.items():  # type: ignore[attr-defined]
@@ -153,7 +156,10 @@ def _encode(value: object, where: str, arrays: dict[str, bytes]) -> object:
             encoded[key] = _encode(item, f"{where}[{key!r}]", arrays)
         return encoded
     if kind is tuple:
-        items = [_encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(value)]  # type: ignore[arg-type]
+        items = [
+            _encode(v, f"{where}[{i}]", arrays)
+            for i, v in enumerate(typing.cast("Sequence[object]", value))
+        ]
         return {TAG: "tuple", "items": items}
     if kind is np.ndarray:
         array = typing.cast(np.ndarray, value)
@@ -324,7 +330,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
 
     def copy(self) -> PhyperPersister:
         source = self.parser if self.parser is not None else self.root
-        return PhyperPersister(source, self.resource_name, instances=self._instances)  # type: ignore[arg-type]
+        return PhyperPersister(source, self.resource_name, instances=self._instances)
 
     # Burr asks whether the storage is set up; a folder needs no setup
     def initialize(self) -> None:
@@ -390,7 +396,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
         app_id: str,
         sequence_id: int,
         position: str,
-        state: State,
+        state: State[typing.Any],
         status: typing.Literal["completed", "failed"],
         **kwargs: typing.Any,
     ) -> None:
@@ -525,8 +531,8 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
                 f"scalar fields of every step are in {HISTORY_FILE}"
             )
         state = {k: _decode(v, folder, repr(k)) for k, v in document["state"].items()}
-        return {
-            "partition_key": partition_key,  # type: ignore[typeddict-item]
+        persisted: PersistedStateData = {
+            "partition_key": partition_key,  # type: ignore[typeddict-item]  # None: no partition
             "app_id": app_id,
             "sequence_id": document["sequence_id"],
             "position": document["position"],
@@ -534,6 +540,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
             "created_at": document["created_at"],
             "status": document["status"],
         }
+        return persisted
 
     def list_app_ids(self, partition_key: str | None, **kwargs: typing.Any) -> list[str]:
         """The hashes of the partition's applications, the most recently saved first."""
@@ -552,7 +559,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
 
     def gate_input(
         self,
-        app: Application,
+        app: Application[typing.Any],
         gate: str,
         *,
         reason: str | None = None,
@@ -613,7 +620,7 @@ def _folder_of(
 
 def _refuse_training_run(folder: str) -> None:
     """A Burr gate writes the folder's run.json: never over a ``tune.Run``'s own state."""
-    state = _gate.read_state(folder)
+    state = _state.read_state(folder)
     if state is not None and (state.epoch or state.metrics_bytes or state.checkpoint):
         raise DecisionError(
             f"folder {folder!r} holds a tune.Run training run (run.json at epoch {state.epoch}); "
@@ -668,7 +675,9 @@ def decision_input(
 # ------------------------------------------------------------------------------- conditions
 
 
-def _history(state: State | Mapping[str, object], key: str, elapsed_key: str | None) -> History:
+def _history(
+    state: State[typing.Any] | Mapping[str, object], key: str, elapsed_key: str | None
+) -> History:
     try:
         rows = state[key]
     except KeyError:
@@ -687,7 +696,7 @@ def _history(state: State | Mapping[str, object], key: str, elapsed_key: str | N
 
 def fired(
     condition: Condition,
-    state: State | Mapping[str, object],
+    state: State[typing.Any] | Mapping[str, object],
     *,
     history_key: str = "history",
     elapsed_key: str | None = None,
@@ -713,7 +722,7 @@ def stop_condition_for_burr(
         )
     keys = [history_key] + ([elapsed_key] if elapsed_key else [])
 
-    def resolve(state: State) -> bool:
+    def resolve(state: State[typing.Any]) -> bool:
         return condition.check(_history(state, history_key, elapsed_key)) is not None
 
     return BurrCondition(keys, resolve, name=f"phyper: {condition!r}")
@@ -731,7 +740,7 @@ class BurrRun:
         self.hash = app_id
         self.partition_key = partition_key
         self.stop = stop
-        self.state: State | None = None
+        self.state: State[typing.Any] | None = None
         self.failed = False  # a step of the current call raised
 
 
@@ -770,7 +779,7 @@ class TuneHooks(PreApplicationExecuteCallHook, PostRunStepHook, PostApplicationE
         self.instance = instance
         self._runs: dict[tuple[str | None, str], BurrRun] = {}
 
-    def _run(self, app_id: str, partition_key: str | None, state: State) -> BurrRun:
+    def _run(self, app_id: str, partition_key: str | None, state: State[typing.Any]) -> BurrRun:
         run = self._runs.get((partition_key, app_id))
         if run is None:
             run = self._runs[(partition_key, app_id)] = BurrRun(app_id, partition_key, self.stop)
@@ -788,12 +797,17 @@ class TuneHooks(PreApplicationExecuteCallHook, PostRunStepHook, PostApplicationE
                         f"{arguments.get('app_id')}: {type(error).__name__}: {error}"
                     ) from error
 
-    def _rows(self, state: State) -> list[Mapping[str, float]]:
+    def _rows(self, state: State[typing.Any]) -> list[Mapping[str, float]]:
         rows = state.get(self.history_key) if self.history_key in state else None
         return list(rows) if isinstance(rows, Sequence) else []
 
     def pre_run_execute_call(
-        self, *, app_id: str, partition_key: str, state: State, **future_kwargs: typing.Any
+        self,
+        *,
+        app_id: str,
+        partition_key: str,
+        state: State[typing.Any],
+        **future_kwargs: typing.Any,
     ) -> None:
         epoch = len(self._rows(state))
         self._call(
@@ -814,7 +828,7 @@ class TuneHooks(PreApplicationExecuteCallHook, PostRunStepHook, PostApplicationE
         app_id: str,
         partition_key: str,
         sequence_id: int,
-        state: State,
+        state: State[typing.Any],
         action: typing.Any,
         exception: Exception | None,
         **future_kwargs: typing.Any,
@@ -845,7 +859,7 @@ class TuneHooks(PreApplicationExecuteCallHook, PostRunStepHook, PostApplicationE
         *,
         app_id: str,
         partition_key: str,
-        state: State,
+        state: State[typing.Any],
         exception: Exception | None,
         **future_kwargs: typing.Any,
     ) -> None:

@@ -586,7 +586,7 @@ class Run:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> bool:
+    ) -> typing.Literal[False]:
         try:
             if exc is not None and self._state is not None:
                 self._fail(exc)

@@ -238,8 +238,8 @@ class _InlineExecutor(cf.Executor):
 
     def submit(
         self, fn: Callable[..., typing.Any], /, *args: typing.Any, **kwargs: typing.Any
-    ) -> cf.Future:  # type: ignore[override]
-        future: cf.Future = cf.Future()
+    ) -> cf.Future[typing.Any]:
+        future: cf.Future[typing.Any] = cf.Future()
         try:
             future.set_result(fn(*args, **kwargs))
         except BaseException as error:
@@ -304,6 +304,7 @@ class StudyView:
     metric: str
     direction: Direction
     param_names: tuple[str, ...]
+    definition: dict[str, typing.Any]
 
     def _apply(self, record: _Record) -> None:
         self.trials = record.trials
@@ -369,7 +370,9 @@ class StudyView:
         columns += ["duration", "error"]
         rows = []
         best: float | None = None
-        better = (lambda a, b: a < b) if self.direction == "minimize" else (lambda a, b: a > b)
+        better: Callable[[float, float], bool] = (
+            (lambda a, b: a < b) if self.direction == "minimize" else (lambda a, b: a > b)
+        )
         for t in self.trials:
             if (
                 t.state in FINISHED
@@ -681,7 +684,7 @@ class Study(StudyView):
                 continue  # no result, another declaration, or other non-searched values
             params = {n: values[n] for n in self.space.dimensions}
             if self.space.contains(params):
-                found.append((params, typing.cast(tuple, stored)[0]))
+                found.append((params, typing.cast(tuple[float, object, object], stored)[0]))
         return found
 
     def _key_values(self, stored: Mapping[str, object]) -> dict[str, object] | None:
@@ -747,7 +750,7 @@ class Study(StudyView):
         gates: Sequence[StudyGate],
     ) -> None:
         resumed = self._start_sampler()
-        futures: dict[cf.Future, Trial] = {}
+        futures: dict[cf.Future[typing.Any], Trial] = {}
         repeats: Counter[str] = Counter()
         failures = 0
         finished = len(self.finished_trials)
@@ -826,7 +829,7 @@ class Study(StudyView):
         if gate is not None and finished >= gate.after_trials:
             self._gate_open(journal, gate)
 
-    def _finish(self, trial: Trial, future: cf.Future) -> dict[str, typing.Any]:
+    def _finish(self, trial: Trial, future: cf.Future[typing.Any]) -> dict[str, typing.Any]:
         event: dict[str, typing.Any] = {"trial": trial.number, "hash": trial.hash, "at": _now()}
         try:
             metrics, stopped_early, busy = future.result()
