@@ -17,7 +17,7 @@ import typing
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Descriptions keep their line breaks; an option's help gets ``(default: ...)`` unless
-    it already speaks of its default or has none worth saying (None, False)."""
+    it already speaks of its default, is a flag, or has none worth saying (None)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
@@ -25,6 +25,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         if (
             "default" in text
             or not action.option_strings
+            or action.nargs == 0  # a flag: --go, --wide
             or default is None
             or default is False
             or default is argparse.SUPPRESS

@@ -166,7 +166,9 @@ def add_store_options(
     command.add_argument(
         "--root",
         help="the results root (default: from --config, else from [tool.phyper] in the nearest "
-        f"pyproject.toml, else {DEFAULT_ROOT!r})",
+        f"pyproject.toml, else {DEFAULT_ROOT!r})"
+        if config_option
+        else "the results root (default: the configuration's parser's)",
     )
     if config_option:
         command.add_argument(

@@ -44,7 +44,8 @@ def test_every_option_is_explained_with_its_default(name):
         label = "/".join(action.option_strings) or action.dest
         assert action.help, f"phyper {name}: {label} has no help text"
         default = action.default
-        if default not in (None, False, argparse.SUPPRESS) and action.option_strings:
+        flag = action.nargs == 0  # --go, --wide: no value, no default to tell
+        if default not in (None, argparse.SUPPRESS) and action.option_strings and not flag:
             assert f"(default: {default})" in text or "default" in action.help, (
                 f"phyper {name}: {label}'s help does not give its default {default!r}"
             )
