@@ -108,13 +108,14 @@ def run_line(result) -> str:
     """A finished run in one line (a RunResult's repr is about 700 characters):
 
     >>> from phyper import tune
-    >>> result = tune.RunResult(hash="35df4a676fcd8a53", folder="f", status=tune.COMPLETED,
+    >>> result = tune.RunResult(hash="35df4a67", folder="f", status=tune.COMPLETED,
     ...     epochs=40, stopped_by="patience", reason="", best_epoch=31, best_value=0.05123,
     ...     monitor="validation_loss")
     >>> run_line(result)
-    '35df4a676fcd: completed after 40 epochs (patience), best validation_loss 0.05123 at epoch 31'
+    '35df4a67: completed after 40 epochs (patience), best validation_loss 0.05123 at epoch 31'
     """
-    text = f"{result.hash[:12]}: {result.status.value} after {result.epochs} epochs"
+    # the full hash: the log is searched for it (and the job's files are named by it)
+    text = f"{result.hash}: {result.status.value} after {result.epochs} epochs"
     if result.stopped_by:
         text += f" ({result.stopped_by})"
     if result.best_value is not None:
