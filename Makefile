@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint docs bench demo clean
+.PHONY: install test lint docs typecheck wheel-smoke bench demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,16 @@ lint: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
-test: lint docs
+test: lint docs typecheck wheel-smoke
 	$(BIN)/pytest -q
+
+# mypy on phyper/, strict but for returning Any ([tool.mypy] in pyproject.toml)
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# the built wheel in a fresh virtual environment outside the repository (tests/packaging/smoke.py)
+wheel-smoke: $(STAMP)
+	$(BIN)/python tests/packaging/smoke.py
 
 # the example pipeline end to end: the grid trained by Snakemake (config/default.yaml, options
 # from profiles/default), then the notebook executed; job commands run `python` from .venv.

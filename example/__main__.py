@@ -104,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from example.train import train_model as run
         result = run(instance)
-        print(f"{arguments.step} {arguments.hash}: {result}")
         if arguments.step == "train-model":
+            print(f"{arguments.step} {run_line(result)}")  # one line per run in the log
             return _training_exit_code(result)
+        print(f"{arguments.step} {arguments.hash}: {result}")
     elif arguments.step == "cross-validation-scores":
         from example.score_models import compute_score_for_each_model
 
@@ -145,6 +146,25 @@ def _burr_train(instance, review_after: int | None) -> int:
         return AWAITING_DECISION_EXIT
     print(f"best epoch {state['best_epoch']}, stopped by {state['stopped_by']}")
     return 0
+
+
+def run_line(result) -> str:
+    """A finished run in one line (a RunResult's repr is about 700 characters):
+
+    >>> from phyper import tune
+    >>> result = tune.RunResult(hash="35df4a67", folder="f", status=tune.COMPLETED,
+    ...     epochs=40, stopped_by="patience", reason="", best_epoch=31, best_value=0.05123,
+    ...     monitor="validation_loss")
+    >>> run_line(result)
+    '35df4a67: completed after 40 epochs (patience), best validation_loss 0.05123 at epoch 31'
+    """
+    # the full hash: the log is searched for it (and the job's files are named by it)
+    text = f"{result.hash}: {result.status.value} after {result.epochs} epochs"
+    if result.stopped_by:
+        text += f" ({result.stopped_by})"
+    if result.best_value is not None:
+        text += f", best {result.monitor} {result.best_value:.4g} at epoch {result.best_epoch}"
+    return text
 
 
 def _training_exit_code(result) -> int:

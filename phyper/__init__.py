@@ -37,8 +37,11 @@ from ._schema import hyperparameter, non_key
 from ._status import status
 from ._store import INFO_FILE, WriteReport, atomic_output
 
+# the distribution's name on PyPI; the import name stays `phyper`
+_DISTRIBUTION = "phyper-ml"
+
 try:
-    __version__ = version("phyper")  # one number, in pyproject.toml
+    __version__ = version(_DISTRIBUTION)  # one number, in pyproject.toml
 except PackageNotFoundError:  # run from a source tree that was never installed
     __version__ = "0+unknown"
 

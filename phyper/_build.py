@@ -31,7 +31,7 @@ def _value_list(name: str, raw: object) -> list[object]:
     if isinstance(raw, (list, range)):
         values = list(raw)
     elif type(raw).__module__.startswith(("numpy", "pandas")) and hasattr(raw, "tolist"):
-        values = list(raw.tolist())  # type: ignore[attr-defined]
+        values = list(raw.tolist())
     else:
         raise HyperparameterValueError(
             f"the grid value of {name!r} must be a list of values, got "
@@ -91,7 +91,7 @@ def from_rows(
 
 
 def from_df(parser: P, df: pd.DataFrame, *, deduplicate: bool) -> InstanceList[P]:
-    records = df.to_dict(orient="records")
+    records = typing.cast("list[dict[str, object]]", df.to_dict(orient="records"))
     return _finish(_rows(parser, records, "data frame row"), deduplicate)
 
 

@@ -84,9 +84,9 @@ def _rows(loaded: object) -> list[dict[str, object]]:
     import pandas as pd
 
     if isinstance(loaded, pd.DataFrame):
-        return loaded.to_dict(orient="records")
+        return typing.cast("list[dict[str, object]]", loaded.to_dict(orient="records"))
     if isinstance(loaded, pd.Series):
-        return [loaded.to_dict()]
+        return [typing.cast("dict[str, object]", loaded.to_dict())]
     if isinstance(loaded, dict):
         return [loaded]
     if isinstance(loaded, list) and all(isinstance(item, dict) for item in loaded):

@@ -30,7 +30,9 @@ def _context(instances: Sequence[Parser]) -> Context | None:
     return context_of(instances[0]) if len(instances) else None
 
 
-def _frame(rows: list[dict[str, object]], columns: list[str], index: list[str], index_name: str):
+def _frame(
+    rows: list[dict[str, object]], columns: list[str], index: list[str], index_name: str
+) -> pd.DataFrame:
     import pandas as pd
 
     df = pd.DataFrame.from_records(rows, columns=columns)

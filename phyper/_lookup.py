@@ -166,7 +166,7 @@ def find(instance_hash: str, instances: Sequence[P], resource_name: str | None =
             if entry.snapshot is None:
                 found = index.get(instance_hash)
                 if found is not None:
-                    return found  # type: ignore[no-any-return]
+                    return found
                 _not_found(instance_hash, instances, resource_name)  # unchanged: a true miss
             position = index.get(instance_hash)
             if position is not None and position < len(instances):
@@ -178,7 +178,7 @@ def find(instance_hash: str, instances: Sequence[P], resource_name: str | None =
     hit = entry.by_resource[resource_name].get(instance_hash)
     if hit is None:
         _not_found(instance_hash, instances, resource_name)
-    return hit if entry.snapshot is None else entry.snapshot[hit]  # type: ignore[no-any-return]
+    return hit if entry.snapshot is None else entry.snapshot[hit]
 
 
 def _not_found(

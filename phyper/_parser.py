@@ -94,7 +94,7 @@ class Parser:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._values_tuple() == other._values_tuple()  # type: ignore[attr-defined]
+        return self._values_tuple() == other._values_tuple()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self._values_tuple()))

@@ -28,7 +28,7 @@ def _unwrap_numpy(value: object) -> object:
         and hasattr(value, "item")
         and getattr(value, "ndim", None) == 0
     ):
-        return value.item()  # type: ignore[attr-defined]
+        return value.item()
     return value
 
 
@@ -74,7 +74,7 @@ class BoolType(ValueType):
     def describe(self) -> str:
         return "a bool"
 
-    monomorphic = True  # type: ignore[assignment]
+    monomorphic = True
 
 
 class IntType(ValueType):
@@ -91,7 +91,7 @@ class IntType(ValueType):
     def describe(self) -> str:
         return "an int"
 
-    monomorphic = True  # type: ignore[assignment]
+    monomorphic = True
 
 
 class FloatType(ValueType):
@@ -113,7 +113,7 @@ class FloatType(ValueType):
     def describe(self) -> str:
         return "a float"
 
-    monomorphic = True  # type: ignore[assignment]
+    monomorphic = True
 
 
 class StrType(ValueType):
@@ -126,7 +126,7 @@ class StrType(ValueType):
     def describe(self) -> str:
         return "a str"
 
-    monomorphic = True  # type: ignore[assignment]
+    monomorphic = True
 
 
 class PathType(ValueType):
@@ -138,7 +138,7 @@ class PathType(ValueType):
     def describe(self) -> str:
         return "a path (str or pathlib.Path)"
 
-    monomorphic = True  # type: ignore[assignment]
+    monomorphic = True
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ class EnumType(ValueType):
         names = ", ".join(self.enum_class.__members__)
         return f"a member of {self.enum_class.__name__} ({names})"
 
-    monomorphic = True  # type: ignore[assignment]
+    monomorphic = True
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ class TupleType(ValueType):
 
     def coerce(self, value: object, name: str) -> object:
         if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
-            value = value.tolist()  # type: ignore[attr-defined]
+            value = value.tolist()
         if not isinstance(value, (tuple, list)):
             self.reject(value, name)
         if self.items is not None:

@@ -1,18 +1,9 @@
-"""The ``phyper`` command: find out what hash folders are, months later, without code.
+"""The phyper command: what the hash folders of a store are, months later and without code;
+which results a configuration still lacks; the training runs, the searches and their gates.
 
-    phyper describe HASH [--root DIR]
-    phyper ls [--root DIR] [--resource NAME] [--format table|csv|json]
-    phyper collect --root DIR --resource NAME --file RELPATH [-o OUT.csv]
-    phyper status CONFIG [--file [RESOURCE:]RELPATH ...] [--resource NAME ...]
-    phyper gc CONFIG [--delete]
-    phyper verify [--root DIR]
-    phyper runs [--root DIR] [--status S] [--format table|csv|json]
-    phyper decide HASH (--go | --no-go) [--note TEXT] [--root DIR]
-    phyper dashboard [--root DIR | CONFIG] [--host 127.0.0.1] [--port 8050] [--on-decision CMD]
-    phyper migrate --from-original OLD_ROOT --config CONFIG [--to DIR] [--move|--link] [--apply]
-
-Exit codes: 0 all is well, 1 findings (missing results, orphans, mismatches), 2 usage or input
-errors.
+``phyper --help`` lists every command with its usage, built from the parser (so the list stays
+complete); ``phyper COMMAND --help`` gives each option with its default. Where the store is comes
+from ``--root``, ``--config`` or ``[tool.phyper]`` in pyproject.toml (``_project.py``).
 """
 
 from __future__ import annotations
@@ -20,16 +11,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import runpy
 import shutil
 import sys
 import typing
 from collections.abc import Sequence
 
 from ._collect import collect_from_disk
-from ._context import ALL, distinct, is_instance
+from ._context import ALL, distinct
 from ._errors import PhyperError
+from ._help import CommandParser, synopsis
 from ._output import write_frame
+from ._project import INSTANCES, add_store_options, locate, where
+from ._project import load_config as load_config  # where it used to be
 from ._scan import (
     CORRUPT,
     MISMATCH,
@@ -49,7 +42,6 @@ from .tune._gc import GcPlan, plan_gc, study_trials
 if typing.TYPE_CHECKING:
     import pandas as pd
 
-    from ._parser import Parser
 
 OK_EXIT, FINDINGS_EXIT, USAGE_EXIT = 0, 1, 2
 DEFAULT_ROOT = "derived_data"
@@ -109,7 +101,7 @@ def command_describe(options: argparse.Namespace) -> int:
     matches = find_by_prefix(options.root, options.hash)
     if not matches:
         raise UsageError(
-            f"no folder under {options.root!r} has a hash starting with {options.hash!r}"
+            f"no folder under {where(options)} has a hash starting with {options.hash!r}"
         )
     if len(matches) > 1:
         print(f"{options.hash!r} is ambiguous; candidates:", file=sys.stderr)
@@ -153,6 +145,9 @@ def command_describe(options: argparse.Namespace) -> int:
 
 def command_ls(options: argparse.Namespace) -> int:
     frame = scan(options.root, options.resource)
+    if not len(frame) and options.format == "table":
+        print(f"(no hash folders under {where(options)})")
+        return OK_EXIT
     if options.format == "table":
         frame = frame.drop(columns=["path"])
         if not (frame["problem"] != "").any():
@@ -167,7 +162,7 @@ def command_collect(options: argparse.Namespace) -> int:
     )
     missing = frame.attrs.get("missing", [])
     if not len(frame) and not missing:
-        raise UsageError(f"no {options.resource!r} folders with metadata under {options.root!r}")
+        raise UsageError(f"no {options.resource!r} folders with metadata under {where(options)}")
     fmt = "csv" if options.output and options.format == "table" else options.format
     _print_frame(frame, fmt, options.output)
     if options.output:
@@ -183,41 +178,6 @@ def command_collect(options: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------ config: status, gc
 
 
-def load_config(path: str) -> tuple[Parser, list[Parser]]:
-    """Run a configuration file and find its instances (a variable ``instances``, else the
-    first list of Parser instances) and their parser."""
-    if not os.path.isfile(path):
-        raise UsageError(f"configuration file {path!r} does not exist")
-    saved_path = list(sys.path)
-    for folder in (os.getcwd(), os.path.dirname(os.path.abspath(path))):
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-    try:
-        namespace = runpy.run_path(path, run_name="__phyper_config__")
-    finally:
-        sys.path[:] = saved_path
-
-    def is_collection(value: object) -> bool:
-        return (
-            isinstance(value, (list, tuple))
-            and len(value) > 0
-            and all(is_instance(item) for item in value)
-        )
-
-    instances = namespace.get("instances")
-    if not is_collection(instances):
-        instances = next((v for v in namespace.values() if is_collection(v)), None)
-    if instances is None:
-        raise UsageError(
-            f"configuration {path!r} defines no instances: expected a variable `instances` "
-            "holding a list of Parser instances"
-        )
-    parser = namespace.get("parser")
-    if not is_instance(parser):
-        parser = instances[0]
-    return parser, list(instances)
-
-
 def _parse_file_option(value: str, resources: Sequence[str]) -> tuple[str, str]:
     resource, _, relative = value.rpartition(":")
     resource = resource or ALL
@@ -230,7 +190,7 @@ def _parse_file_option(value: str, resources: Sequence[str]) -> tuple[str, str]:
 
 
 def command_status(options: argparse.Namespace) -> int:
-    parser, instances = load_config(options.config)
+    parser, instances = options.parser, options.instances
     required: dict[str | None, list[str]] = {}
     for value in options.file or []:
         resource, relative = _parse_file_option(value, parser.get_resource_names())
@@ -296,8 +256,8 @@ def _gc_frame(plan: GcPlan, sizes: dict[str, int]) -> pd.DataFrame:
 
 
 def command_gc(options: argparse.Namespace) -> int:
-    parser, instances = load_config(options.config)
-    root = options.root or parser.hashed_resources_folder
+    parser, instances = options.parser, options.instances
+    root = options.root
     if not os.path.isdir(root):
         print(f"nothing to collect: {root!r} does not exist")
         return OK_EXIT
@@ -379,7 +339,7 @@ def command_migrate(options: argparse.Namespace) -> int:
     """Place the folders of the original phyper (SHA-256 names) under phyper's hashes."""
     from ._migrate import NO_INFO, UNFIT, migrate_from_original
 
-    parser, instances = load_config(options.config)
+    parser, instances = options.parser, options.instances
     frame = migrate_from_original(
         options.from_original,
         parser,
@@ -418,19 +378,12 @@ def command_migrate(options: argparse.Namespace) -> int:
 
 
 def command_dashboard(options: argparse.Namespace) -> int:
-    if options.config is not None and options.root is not None:
-        raise UsageError("give --root DIR or a CONFIG file, not both")
-    root = options.root
-    if options.config is not None:
-        root = load_config(options.config)[0].hashed_resources_folder
-    root = root or DEFAULT_ROOT
-    if not os.path.isdir(root):
-        raise UsageError(f"results root {root!r} is not a folder (give --root DIR or a CONFIG)")
+    root = options.root  # found by _project.locate: --root, the CONFIG's parser or [tool.phyper]
     try:
         from .dashboard import serve
     except ImportError as error:
         raise UsageError(
-            f"the dashboard needs the optional extra: pip install 'phyper[dashboard]' ({error})"
+            f"the dashboard needs the optional extra: pip install 'phyper-ml[dashboard]' ({error})"
         ) from None
     serve(root, host=options.host, port=options.port, on_decision=options.on_decision)
     return OK_EXIT
@@ -440,8 +393,13 @@ def _add_dashboard(commands: argparse._SubParsersAction) -> None:  # type: ignor
     dashboard = commands.add_parser(
         "dashboard", help="watch runs and studies live in a browser; answer go/no-go gates"
     )
-    dashboard.add_argument("config", nargs="?", help="a Python file defining `parser`")
-    dashboard.add_argument("--root", help=f"results root (default: {DEFAULT_ROOT})")
+    dashboard.add_argument(
+        "config",
+        nargs="?",
+        metavar="CONFIG",
+        help="a Python file defining 'parser'; the root is its parser's",
+    )
+    add_store_options(dashboard, config_option=False)
     dashboard.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
     )
@@ -461,34 +419,34 @@ def _add_dashboard(commands: argparse._SubParsersAction) -> None:  # type: ignor
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="phyper", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    def with_root(sub: argparse.ArgumentParser, default: str | None = DEFAULT_ROOT) -> None:
-        sub.add_argument(
-            "--root", default=default, help=f"results root (default: {default or 'the parser'})"
-        )
+    parser = CommandParser(prog="phyper", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    formats = ["table", "csv", "json"]
+    config_help = "a Python file defining 'parser' and 'instances' (default: [tool.phyper] config"
+    config_help += " in the nearest pyproject.toml)"
 
     describe = commands.add_parser("describe", help="what a hash (or a unique prefix) is")
-    describe.add_argument("hash")
-    with_root(describe)
-    describe.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    describe.add_argument(
+        "hash", metavar="HASH", help="a hash, or a unique prefix of one (6+ characters)"
+    )
+    add_store_options(describe)
+    describe.add_argument("--format", choices=formats, default="table", help="how to print")
     describe.set_defaults(run=command_describe)
 
     ls = commands.add_parser("ls", help="the table of hash folders")
-    with_root(ls)
-    ls.add_argument("--resource")
-    ls.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    add_store_options(ls)
+    ls.add_argument("--resource", help="only this resource's folders (default: every resource)")
+    ls.add_argument("--format", choices=formats, default="table", help="how to print the table")
     ls.set_defaults(run=command_ls)
 
     collect = commands.add_parser("collect", help="one result file per folder, as a table")
-    with_root(collect)
+    add_store_options(collect)
     collect.add_argument("--resource", required=True, help="a resource name, or 'all'")
     collect.add_argument("--file", required=True, help="the result file inside each folder")
-    collect.add_argument("-o", "--output", help="write the table here (CSV unless --format)")
-    collect.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    collect.add_argument(
+        "-o", "--output", help="write the table here, as CSV unless --format (default: print it)"
+    )
+    collect.add_argument("--format", choices=formats, default="table", help="how to print it")
     collect.add_argument(
         "--workers",
         type=_workers,
@@ -509,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
             "folder under the root is checked."
         ),
     )
-    status_command.add_argument("config", help="a Python file defining `parser` and `instances`")
+    status_command.add_argument("config", nargs="?", metavar="CONFIG", help=config_help)
     status_command.add_argument(
         "--file",
         action="append",
@@ -517,7 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
         "folders); repeatable",
     )
     status_command.add_argument(
-        "--resource", action="append", help="check only this resource ('all' for instances)"
+        "--resource",
+        action="append",
+        help="check only this resource ('all' for instances); repeatable (default: every one)",
     )
     status_command.add_argument(
         "-v", "--verbose", action="store_true", help="list the missing hashes"
@@ -528,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="table",
         help="table: counts per resource; csv, json: one row per folder",
     )
-    status_command.set_defaults(run=command_status)
+    status_command.set_defaults(run=command_status, store_needs=INSTANCES)
 
     gc = commands.add_parser(
         "gc",
@@ -541,18 +501,18 @@ def build_parser() -> argparse.ArgumentParser:
             "has locked."
         ),
     )
-    gc.add_argument("config")
-    with_root(gc, default=None)
-    gc.add_argument("--delete", action="store_true", help="remove them (default: dry run)")
+    gc.add_argument("config", nargs="?", metavar="CONFIG", help=config_help)
+    add_store_options(gc, needs=INSTANCES, config_option=False)
+    gc.add_argument("--delete", action="store_true", help="remove them (default: a dry run)")
     gc.add_argument("-v", "--verbose", action="store_true", help="say why each kept folder is kept")
-    gc.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    gc.add_argument("--format", choices=formats, default="table", help="how to print")
     gc.set_defaults(run=command_gc)
 
-    tune_commands.add_commands(commands)  # decide, runs
+    tune_commands.add_commands(commands)  # decide, runs, study ls, study show
     _add_dashboard(commands)
 
     verify = commands.add_parser("verify", help="recompute every folder's hash")
-    with_root(verify)
+    add_store_options(verify)
     verify.set_defaults(run=command_verify)
 
     migrate = commands.add_parser(
@@ -561,13 +521,11 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--from-original", required=True, metavar="OLD_ROOT", help="the original's results root"
     )
-    migrate.add_argument(
-        "--config", required=True, help="a Python file defining `parser` and `instances`"
-    )
+    migrate.add_argument("-c", "--config", help=config_help)
     migrate.add_argument("--to", metavar="NEW_ROOT", help="new root (default: the parser's)")
     how = migrate.add_mutually_exclusive_group()
     for choice, explanation in (
-        ("copy", "copy the files; the old folders stay (default)"),
+        ("copy", "copy the files; the old folders stay (the default)"),
         ("move", "move the folders; nothing stays behind"),
         ("link", "hard-link the files (copy across filesystems); both share the contents"),
     ):
@@ -575,16 +533,25 @@ def build_parser() -> argparse.ArgumentParser:
             f"--{choice}", dest="mode", action="store_const", const=choice, help=explanation
         )
     migrate.set_defaults(mode="copy")
-    migrate.add_argument("--apply", action="store_true", help="do it (default: dry run)")
-    migrate.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    migrate.set_defaults(run=command_migrate)
+    migrate.add_argument("--apply", action="store_true", help="do it (default: a dry run)")
+    migrate.add_argument("--format", choices=formats, default="table", help="how to print it")
+    migrate.set_defaults(run=command_migrate, store_needs=INSTANCES)
+
+    parser.epilog = (
+        f"commands:\n{synopsis(parser)}\n\n"
+        "The store: --root DIR, or --config FILE (its parser's root), or [tool.phyper] in the "
+        'nearest\npyproject.toml (config = "FILE" or root = "DIR"), else ./derived_data.\n'
+        "Exit codes: 0 all is well, 1 findings (missing results, orphans, mismatches), 2 usage "
+        "or input\nerrors (a results root that does not exist, among them)."
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = build_parser().parse_args(argv)
     try:
-        return options.run(options)
+        locate(options)  # --root, --config or [tool.phyper]: fills in options.root
+        return int(options.run(options))
     except PhyperError as error:
         print(f"phyper {options.command}: error: {error}", file=sys.stderr)
         return USAGE_EXIT

@@ -80,15 +80,17 @@ def pattern(
 
     ``instances`` may be one instance or a collection (its first instance is used).
     """
-    if not is_instance(instances):
-        instances = typing.cast("Sequence[Parser]", instances)
-        if not len(instances):
+    if is_instance(instances):
+        first = typing.cast("Parser", instances)
+    else:
+        collection = typing.cast("Sequence[Parser]", instances)
+        if not len(collection):
             raise ValueError(
                 f"cannot derive the pattern of {getattr(path_function, '__name__', '?')!r} "
                 "from an empty collection of instances; expected at least one"
             )
-        instances = instances[0]
-    return wildcard_path(path_function, instances, resource_name)
+        first = collection[0]
+    return wildcard_path(path_function, first, resource_name)
 
 
 def targets(

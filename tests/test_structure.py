@@ -88,4 +88,4 @@ def test_the_names_a_user_subclass_inherits_are_pinned():
 def test_version_comes_from_the_package_metadata():
     from importlib.metadata import version
 
-    assert phyper.__version__ == version("phyper")
+    assert phyper.__version__ == version("phyper-ml")

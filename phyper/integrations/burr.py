@@ -1,6 +1,6 @@
 """Apache Burr applications on phyper's store: state, arrays and history in hash folders.
 
-``pip install 'phyper[burr]'``. An application is one phyper instance: its application id is
+``pip install 'phyper-ml[burr]'``. An application is one phyper instance: its application id is
 the instance's hash, its partition key the resource whose folder holds it (``None``: the full
 instance, ``<root>/all/<hash>``).
 
@@ -591,7 +591,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
 
     def copy(self) -> PhyperPersister:
         source = self.parser if self.parser is not None else self.root
-        return PhyperPersister(source, self.resource_name, instances=self._instances)  # type: ignore[arg-type]
+        return PhyperPersister(source, self.resource_name, instances=self._instances)
 
     # Burr asks whether the storage is set up; a folder needs no setup
     def initialize(self) -> None:
@@ -657,7 +657,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
         app_id: str,
         sequence_id: int,
         position: str,
-        state: State,
+        state: State[typing.Any],
         status: typing.Literal["completed", "failed"],
         **kwargs: typing.Any,
     ) -> None:
@@ -797,8 +797,8 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
                 f"scalar fields of every step are in {HISTORY_FILE}"
             )
         state = {k: _decode(v, folder, repr(k)) for k, v in document["state"].items()}
-        return {
-            "partition_key": partition_key,  # type: ignore[typeddict-item]
+        persisted: PersistedStateData = {
+            "partition_key": partition_key,  # type: ignore[typeddict-item]  # None: no partition
             "app_id": app_id,
             "sequence_id": document["sequence_id"],
             "position": document["position"],
@@ -806,6 +806,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
             "created_at": document["created_at"],
             "status": document["status"],
         }
+        return persisted
 
     def list_app_ids(self, partition_key: str | None, **kwargs: typing.Any) -> list[str]:
         """The hashes of the partition's applications, the most recently saved first."""
@@ -827,7 +828,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
 
     def gate_input(
         self,
-        app: Application,
+        app: Application[typing.Any],
         gate: str,
         *,
         reason: str | None = None,
@@ -1186,7 +1187,9 @@ def decision_input(
 # ------------------------------------------------------------------------------- conditions
 
 
-def _history(state: State | Mapping[str, object], key: str, elapsed_key: str | None) -> History:
+def _history(
+    state: State[typing.Any] | Mapping[str, object], key: str, elapsed_key: str | None
+) -> History:
     try:
         rows = state[key]
     except KeyError:
@@ -1205,7 +1208,7 @@ def _history(state: State | Mapping[str, object], key: str, elapsed_key: str | N
 
 def fired(
     condition: Condition,
-    state: State | Mapping[str, object],
+    state: State[typing.Any] | Mapping[str, object],
     *,
     history_key: str = "history",
     elapsed_key: str | None = None,
@@ -1231,7 +1234,7 @@ def stop_condition_for_burr(
         )
     keys = [history_key] + ([elapsed_key] if elapsed_key else [])
 
-    def resolve(state: State) -> bool:
+    def resolve(state: State[typing.Any]) -> bool:
         return condition.check(_history(state, history_key, elapsed_key)) is not None
 
     return BurrCondition(keys, resolve, name=f"phyper: {condition!r}")
@@ -1249,7 +1252,7 @@ class BurrRun:
         self.hash = app_id
         self.partition_key = partition_key
         self.stop = stop
-        self.state: State | None = None
+        self.state: State[typing.Any] | None = None
         self.failed = False  # a step of the current call raised
 
 
@@ -1288,7 +1291,7 @@ class TuneHooks(PreApplicationExecuteCallHook, PostRunStepHook, PostApplicationE
         self.instance = instance
         self._runs: dict[tuple[str | None, str], BurrRun] = {}
 
-    def _run(self, app_id: str, partition_key: str | None, state: State) -> BurrRun:
+    def _run(self, app_id: str, partition_key: str | None, state: State[typing.Any]) -> BurrRun:
         run = self._runs.get((partition_key, app_id))
         if run is None:
             run = self._runs[(partition_key, app_id)] = BurrRun(app_id, partition_key, self.stop)
@@ -1306,12 +1309,17 @@ class TuneHooks(PreApplicationExecuteCallHook, PostRunStepHook, PostApplicationE
                         f"{arguments.get('app_id')}: {type(error).__name__}: {error}"
                     ) from error
 
-    def _rows(self, state: State) -> list[Mapping[str, float]]:
+    def _rows(self, state: State[typing.Any]) -> list[Mapping[str, float]]:
         rows = state.get(self.history_key) if self.history_key in state else None
         return list(rows) if isinstance(rows, Sequence) else []
 
     def pre_run_execute_call(
-        self, *, app_id: str, partition_key: str, state: State, **future_kwargs: typing.Any
+        self,
+        *,
+        app_id: str,
+        partition_key: str,
+        state: State[typing.Any],
+        **future_kwargs: typing.Any,
     ) -> None:
         epoch = len(self._rows(state))
         self._call(
@@ -1332,7 +1340,7 @@ class TuneHooks(PreApplicationExecuteCallHook, PostRunStepHook, PostApplicationE
         app_id: str,
         partition_key: str,
         sequence_id: int,
-        state: State,
+        state: State[typing.Any],
         action: typing.Any,
         exception: Exception | None,
         **future_kwargs: typing.Any,
@@ -1363,7 +1371,7 @@ class TuneHooks(PreApplicationExecuteCallHook, PostRunStepHook, PostApplicationE
         *,
         app_id: str,
         partition_key: str,
-        state: State,
+        state: State[typing.Any],
         exception: Exception | None,
         **future_kwargs: typing.Any,
     ) -> None:

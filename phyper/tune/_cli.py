@@ -1,9 +1,12 @@
-"""Two sub-commands for the ``phyper`` command: ``decide`` and ``runs``.
+"""The tuning sub-commands of the ``phyper`` command: ``decide``, ``runs``, ``study``.
 
     phyper decide (HASH | --study NAME) (--go | --no-go) [--note TEXT] [--root DIR]
-    phyper runs [--root DIR] [--status S] [--format table|csv|json]
+    phyper runs [--root DIR] [--status S] [--wide] [--format table|csv|json]
     phyper study ls [--root DIR] [--format table|csv|json]
     phyper study show NAME [--root DIR] [--format table|csv|json]
+
+Each also takes ``--config FILE``; without either, the store comes from ``[tool.phyper]``
+(``phyper/_project.py``).
 
 ``add_commands(subparsers)`` registers them; each sets ``run``, a function of the parsed
 namespace returning an exit code (0 ok, 2 usage error). Errors are ``PhyperError`` subclasses,
@@ -13,16 +16,21 @@ which the main command prints before exiting with 2. ``python -m phyper.tune._cl
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 import typing
 from collections.abc import Sequence
 
 from .._errors import PhyperError
+from .._help import CommandParser
 from .._output import write_frame
+from .._project import add_store_options, locate, where
 from ._gate import decide
 from ._halving import with_rungs
 from ._observe import SHOWN_STATUSES
 from ._run import runs
+from ._runs_table import format_runs
 from ._study import StudyError, StudyView, decide_study, studies
 
 OK_EXIT, USAGE_EXIT = 0, 2
@@ -38,7 +46,18 @@ def command_decide(options: argparse.Namespace) -> int:
         path = decide(
             options.root, options.hash, go=options.go, note=options.note, resource=options.resource
         )
-    print(f"{'go' if options.go else 'no-go'} recorded in {path}; start the run to apply it")
+    verdict = "go" if options.go else "no-go"
+    gate = os.path.basename(path).removeprefix("decision-").removesuffix(".json")
+    if options.study is not None:
+        what, again = f"study {options.study}", "the study's optimize again (the same command)"
+    else:
+        run_hash = os.path.basename(os.path.dirname(path))
+        what, again = f"run {run_hash[:12]}", "the run again (the command that trained it)"
+    effect = "resumes" if options.go else "stops for good"
+    print(
+        f"recorded {verdict} for {what} at gate {gate!r} ({path}).\n"
+        f"It {effect} when you start {again}; nothing runs until then."
+    )
     return OK_EXIT
 
 
@@ -48,15 +67,20 @@ def _write_frame(frame: typing.Any, fmt: str, empty: str, hidden: Sequence[str] 
 
 
 def command_runs(options: argparse.Namespace) -> int:
-    frame = with_rungs(runs(options.root), options.root)  # rung: successive halving's
-    if options.status:
-        frame = frame[frame["status"] == options.status]
-    _write_frame(frame, options.format, "(no runs)", hidden=["folder"])
+    every = with_rungs(runs(options.root), options.root)  # rung: successive halving's
+    frame = every[every["status"] == options.status] if options.status else every
+    if options.format != "table" or not len(frame):
+        _write_frame(frame, options.format, f"(no runs under {where(options)})", hidden=["folder"])
+        return OK_EXIT
+    # a person's table: fitted to the terminal, hyperparameters that vary (_runs_table.py)
+    width = shutil.get_terminal_size().columns
+    text = format_runs(frame, width=width, wide=options.wide, every_hash=list(every["hash"]))
+    sys.stdout.write(text + "\n")
     return OK_EXIT
 
 
 def command_study_ls(options: argparse.Namespace) -> int:
-    _write_frame(studies(options.root), options.format, "(no studies)")
+    _write_frame(studies(options.root), options.format, f"(no studies under {where(options)})")
     return OK_EXIT
 
 
@@ -88,8 +112,10 @@ def command_study_show(options: argparse.Namespace) -> int:
         print(f"  {_describe_scheduler(scheduler)}")
     if summary["best_hash"]:
         best = view.best_trial
-        values = ", ".join(f"{k}={v!r}" for k, v in best.params.items())
-        print(f"  best: {best.value:.6g} (trial {best.number}, {best.hash}): {values}")
+        values = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}" for k, v in best.params.items()
+        )
+        print(f"  best: {best.value:.6g} (trial {best.number}, {best.hash[:12]}): {values}")
     if view.awaiting and summary["decision"]:
         print(f"  gate {view.awaiting!r} decided: {summary['decision']}")
     elif view.awaiting:
@@ -98,7 +124,11 @@ def command_study_show(options: argparse.Namespace) -> int:
         )
     if view.stopped:
         print(f"  stopped: {view.stopped}")
-    _write_frame(frame, "table", "(no trials)", hidden=["best_so_far"])
+    if not len(frame):
+        print("(no trials)")
+        return OK_EXIT
+    width = shutil.get_terminal_size().columns
+    print(format_runs(frame, width=width, first=["number", "state", "value", "best_so_far"]))
     return OK_EXIT
 
 
@@ -117,48 +147,73 @@ def _describe_scheduler(settings: dict[str, typing.Any]) -> str:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``decide`` and ``runs`` on the ``phyper`` command's sub-parsers."""
+    """Register ``decide``, ``runs`` and ``study`` on the ``phyper`` command's sub-parsers."""
+    formats = ["table", "csv", "json"]
     decide_parser = subparsers.add_parser(
-        "decide", help="go/no-go for a run that awaits a decision at a gate"
+        "decide", help="go/no-go for a run, or a study, that awaits a decision at a gate"
     )
     decide_parser.add_argument(
-        "hash", nargs="?", help="the run's hash, or a unique prefix (6+ characters)"
+        "hash", nargs="?", metavar="HASH", help="the run's hash, or a unique prefix (6+ characters)"
     )
-    decide_parser.add_argument("--study", help="decide for the gate this study awaits instead")
+    decide_parser.add_argument(
+        "--study", metavar="NAME", help="decide for the gate this study awaits, instead of a run"
+    )
     verdict = decide_parser.add_mutually_exclusive_group(required=True)
-    verdict.add_argument("--go", dest="go", action="store_true", help="continue training")
-    verdict.add_argument("--no-go", dest="go", action="store_false", help="stop the run for good")
-    decide_parser.add_argument("--note", help="why (kept in the decision file and the run)")
-    decide_parser.add_argument("--root", default=DEFAULT_ROOT, help="results root")
+    verdict.add_argument("--go", dest="go", action="store_true", help="continue")
+    verdict.add_argument("--no-go", dest="go", action="store_false", help="stop for good")
+    decide_parser.add_argument(
+        "--note", help="why (kept in the decision file and the run; default: none)"
+    )
+    add_store_options(decide_parser)
     decide_parser.add_argument("--resource", default="all", help="resource of the run folder")
     decide_parser.set_defaults(run=command_decide)
 
     runs_parser = subparsers.add_parser("runs", help="the training runs and their status")
-    runs_parser.add_argument("--root", default=DEFAULT_ROOT, help="results root")
-    runs_parser.add_argument("--status", choices=SHOWN_STATUSES)
-    runs_parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    add_store_options(runs_parser)
+    runs_parser.add_argument(
+        "--status",
+        choices=SHOWN_STATUSES,
+        metavar="STATUS",
+        help=f"only runs in this status: {', '.join(SHOWN_STATUSES)}",
+    )
+    runs_parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="every column in full, whatever the terminal's width (csv and json always are)",
+    )
+    runs_parser.add_argument("--format", choices=formats, default="table", help="how to print")
     runs_parser.set_defaults(run=command_runs)
 
     study_parser = subparsers.add_parser("study", help="the searches (tune.Study) and their trials")
-    study_commands = study_parser.add_subparsers(dest="study_command", required=True)
+    study_commands = study_parser.add_subparsers(
+        dest="study_command", required=True, metavar="SUBCOMMAND"
+    )
     study_ls = study_commands.add_parser("ls", help="every study under the root")
     study_ls.set_defaults(run=command_study_ls)
     study_show = study_commands.add_parser(
         "show",
-        help="a study's trials: state, value, hash, hyperparameters; its best; what it awaits",
+        help="a study's trials: state, value, best so far, hash, hyperparameters; what it awaits",
     )
-    study_show.add_argument("name")
+    study_show.add_argument(
+        "name", metavar="NAME", help="the study's name (phyper study ls lists them)"
+    )
+    study_show.add_argument(
+        "--wide",
+        action="store_true",
+        help="every column in full, whatever the terminal's width (csv and json always are)",
+    )
     study_show.set_defaults(run=command_study_show)
     for sub in (study_ls, study_show):
-        sub.add_argument("--root", default=DEFAULT_ROOT, help="results root")
-        sub.add_argument("--format", choices=["table", "csv", "json"], default="table")
+        add_store_options(sub)
+        sub.add_argument("--format", choices=formats, default="table", help="how to print")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="phyper")
+    parser = CommandParser(prog="phyper")
     add_commands(parser.add_subparsers(dest="command", required=True))
     options = parser.parse_args(argv)
     try:
+        locate(options)
         return int(options.run(options))
     except PhyperError as error:
         print(f"phyper {options.command}: error: {error}", file=sys.stderr)

@@ -139,7 +139,8 @@ class History:
         columns = [c for c in frame.columns if c != "epoch"]
         if "epoch" in frame.columns:
             frame = frame.sort_values("epoch")
-        return cls.from_records(frame[columns].to_dict("records"), elapsed_seconds=elapsed_seconds)
+        records = typing.cast("list[dict[str, object]]", frame[columns].to_dict("records"))
+        return cls.from_records(records, elapsed_seconds=elapsed_seconds)
 
     def append(self, row: Mapping[str, object]) -> int:
         """Add the next epoch's row; returns its epoch number."""
@@ -298,7 +299,7 @@ def _as_condition(value: object, operator: str) -> Condition:
 def _check_mode(mode: object, *, where: str) -> str:
     if mode not in MODES:
         raise ConditionError(f"{where}: mode must be 'min' or 'max', not {mode!r}")
-    return typing.cast(str, mode)
+    return mode  # one of MODES: a str
 
 
 def _check_metric(metric: object, *, where: str) -> str:
@@ -471,6 +472,8 @@ class _NonFinite(Condition):
 
 
 class _Any(Condition):
+    members: tuple[Condition, ...]
+
     def __init__(self, members: Sequence[Condition]) -> None:
         flat: list[Condition] = []
         for member in members:
@@ -503,6 +506,8 @@ class _Any(Condition):
 
 
 class _All(Condition):
+    members: tuple[Condition, ...]
+
     def __init__(self, members: Sequence[Condition]) -> None:
         flat: list[Condition] = []
         for member in members:

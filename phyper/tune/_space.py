@@ -64,7 +64,7 @@ class Dimension:
         raise NotImplementedError
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.to_spec() == other.to_spec()  # type: ignore[attr-defined]
+        return type(other) is type(self) and self.to_spec() == other.to_spec()
 
     def __hash__(self) -> int:
         return hash(repr(self.to_spec()))
@@ -174,7 +174,7 @@ class Uniform(Dimension):
         if points == 1:
             return [self._from_unit((low + high) / 2)]
         step = (high - low) / (points - 1)
-        values = [self._from_unit(low + i * step) for i in range(points)]
+        values: list[object] = [self._from_unit(low + i * step) for i in range(points)]
         values[0], values[-1] = self.low, self.high  # exact ends, whatever rounding did
         return values
 

@@ -325,8 +325,8 @@ class _InlineExecutor(cf.Executor):
 
     def submit(
         self, fn: Callable[..., typing.Any], /, *args: typing.Any, **kwargs: typing.Any
-    ) -> cf.Future:  # type: ignore[override]
-        future: cf.Future = cf.Future()
+    ) -> cf.Future[typing.Any]:
+        future: cf.Future[typing.Any] = cf.Future()
         try:
             future.set_result(fn(*args, **kwargs))
         except BaseException as error:
@@ -400,6 +400,7 @@ class StudyView:
     metric: str
     direction: Direction
     param_names: tuple[str, ...]
+    definition: dict[str, typing.Any]
 
     def _apply(self, record: _Record) -> None:
         self.trials = record.trials
@@ -845,7 +846,7 @@ class Study(StudyView):
                 continue  # no result, another declaration, or other non-searched values
             params = {n: values[n] for n in self.space.dimensions}
             if self.space.contains(params):
-                found.append((params, typing.cast(tuple, stored)[0]))
+                found.append((params, typing.cast(tuple[float, object, object], stored)[0]))
         return found
 
     def _key_values(self, stored: Mapping[str, object]) -> dict[str, object] | None:

@@ -13,6 +13,7 @@ import pytest
 from phyper import PhyperError, tune
 from phyper.tune import _cli
 
+from .search import SPACE, plain_objective
 from .trainer import make_instance, train
 
 
@@ -53,7 +54,8 @@ def test_decide_go_then_resume(root, awaiting):
     code, text = invoke(
         "decide", instance.get_instance_hash()[:7], "--go", "--note", "fine", "--root", root
     )
-    assert code == 0 and "go recorded" in text
+    assert code == 0 and f"recorded go for run {instance.get_instance_hash()[:12]}" in text
+    assert "at gate 'review'" in text and "start the run again" in text
     result, _ = train(instance, gates=[tune.Gate("review", tune.after_epoch(3))])
     assert result.status is tune.COMPLETED
 
@@ -68,3 +70,17 @@ def test_errors_are_phyper_errors_and_main_exits_2(root, awaiting, capsys):
         invoke("decide", done.get_instance_hash(), "--root", root)
     assert caught.value.code == 2
     assert _cli.main(["runs", "--root", root + "/missing"]) == 2
+
+
+def test_study_show_has_best_so_far_and_decide_study_says_what_applies_it(root):
+    study = tune.Study(
+        make_instance(root), "gated", space=SPACE, metric="loss", sampler=tune.RandomSampler(0)
+    )
+    study.optimize(plain_objective, n_trials=4)
+    code, text = invoke("study", "show", "gated", "--root", root)
+    header = next(line for line in text.splitlines() if line.lstrip().startswith("number"))
+    assert code == 0 and header.split()[:4] == ["number", "state", "value", "best_so_far"]
+    assert study.await_decision("final", note="train the final model?") is None
+    code, text = invoke("decide", "--study", "gated", "--go", "--root", root)
+    assert code == 0 and "recorded go for study gated at gate 'final'" in text
+    assert "the study's optimize again (the same command)" in text

@@ -1,4 +1,4 @@
-"""Model-based search through Optuna (the optional extra ``phyper[optuna]``).
+"""Model-based search through Optuna (the optional extra ``phyper-ml[optuna]``).
 
 phyper's store stays the record: on every start of a study, a fresh in-memory Optuna study is
 told every known outcome (``add_trial``), this study's and the results found on disk, such as
@@ -24,7 +24,7 @@ def _import_optuna() -> typing.Any:
         import optuna
     except ImportError:
         raise ImportError(
-            "model-based search needs Optuna: pip install 'phyper[optuna]' (or optuna); "
+            "model-based search needs Optuna: pip install 'phyper-ml[optuna]' (or optuna); "
             "tune.RandomSampler and tune.GridSampler need nothing more"
         ) from None
     return optuna
