@@ -93,7 +93,7 @@ def render_frame(
     ]
     """
     if fmt == "csv":
-        return typing.cast(str, frame.to_csv(index=False))
+        return frame.to_csv(index=False)
     if fmt == "json":
         return to_json_records(frame)
     if fmt != "table":

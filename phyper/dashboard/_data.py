@@ -167,7 +167,9 @@ class StudyData:
             with open(path, "rb") as stream:
                 size = os.fstat(stream.fileno()).st_size
                 if size < self.offset:  # rewritten from the start: read it all again
-                    self.__init__(os.path.dirname(os.path.dirname(self.folder)), self.name)
+                    StudyData.__init__(
+                        self, os.path.dirname(os.path.dirname(self.folder)), self.name
+                    )
                 if size == self.offset:
                     return False
                 stream.seek(self.offset)
@@ -191,7 +193,7 @@ class StudyData:
     def _apply(self, event: dict[str, typing.Any]) -> None:
         kind = event.get("event")
         if kind in ("start", "from_store"):
-            trial = {
+            trial: dict[str, typing.Any] = {
                 "number": int(event["trial"]),
                 "hash": str(event.get("hash")),
                 "state": "running" if kind == "start" else "from_store",
@@ -213,9 +215,10 @@ class StudyData:
             # a state a newer study writes (e.g. paused): shown as it is named
             "trial" in event and kind not in ("await", "decided")
         ):
-            trial = self._by_number.get(int(event["trial"]))
-            if trial is None:
+            found = self._by_number.get(int(event["trial"]))
+            if found is None:
                 return
+            trial = found
             before = trial["state"]
             trial["state"] = str(kind)
             trial["value"] = number(event.get("value"))
@@ -387,7 +390,9 @@ class StoreIndex:
             rows: dict[str, dict[str, typing.Any]] = {}
             if frame is not None:
                 for record in frame.to_dict("records"):
-                    row = {name: record.get(name) for name in ("hash", "resource", *RUN_FIELDS)}
+                    row: dict[str, typing.Any] = {
+                        name: record.get(name) for name in ("hash", "resource", *RUN_FIELDS)
+                    }
                     for name in ("epoch", "best_epoch"):
                         row[name] = None if _missing(row[name]) else int(row[name])
                     row["best_value"] = number(row["best_value"])

@@ -160,7 +160,9 @@ class GuardMiddleware:
         self.app = app
         self.guard = guard
 
-    async def __call__(self, scope: dict, receive: typing.Any, send: typing.Any) -> None:
+    async def __call__(
+        self, scope: dict[str, typing.Any], receive: typing.Any, send: typing.Any
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -186,7 +188,7 @@ class GuardMiddleware:
             return
         cookie = guard.cookie_header().encode("latin-1")
 
-        async def send_with_cookie(message: dict) -> None:
+        async def send_with_cookie(message: dict[str, typing.Any]) -> None:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message["headers"], (b"set-cookie", cookie)]}
             await send(message)

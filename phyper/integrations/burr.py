@@ -173,7 +173,7 @@ def _numpy_scalar(value: np.generic, where: str) -> object:
     elif kind == "f":
         item = _numpy_float(value)
     elif kind == "c":
-        item = [_numpy_float(value.real), _numpy_float(value.imag)]  # type: ignore[attr-defined]
+        item = [_numpy_float(value.real), _numpy_float(value.imag)]
     elif kind in "Mm":  # datetime64, timedelta64 (NaT too): their int64 count of units
         item = int(np.asarray(value).view(np.int64)[()])
     elif kind == "U":
@@ -190,7 +190,7 @@ def _numpy_scalar(value: np.generic, where: str) -> object:
 
 def _numpy_float(value: np.generic) -> object:
     if value.dtype.itemsize <= 8:  # float16, float32, float64: exact as a Python float
-        return _float(float(value))  # type: ignore[arg-type]
+        return _float(float(value))
     # long double: more digits than a Python float holds; numpy's shortest exact text
     text = np.format_float_scientific(typing.cast(np.floating, value), unique=True)
     return {TAG: "float", "value": text}
@@ -207,7 +207,10 @@ def _encode(value: object, where: str, arrays: dict[str, bytes]) -> object:
     if kind is float:
         return _float(value)  # type: ignore[arg-type]
     if kind is list:
-        return [_encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(typing.cast(list, value))]
+        return [
+            _encode(v, f"{where}[{i}]", arrays)
+            for i, v in enumerate(typing.cast("list[object]", value))
+        ]
     if kind is dict:
         encoded = {}
         for key, item in value.items():  # type: ignore[attr-defined]
@@ -219,7 +222,8 @@ def _encode(value: object, where: str, arrays: dict[str, bytes]) -> object:
         return encoded
     if kind is tuple:
         items = [
-            _encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(typing.cast(tuple, value))
+            _encode(v, f"{where}[{i}]", arrays)
+            for i, v in enumerate(typing.cast("tuple[object, ...]", value))
         ]
         return {TAG: "tuple", "items": items}
     if kind is np.ndarray:
@@ -257,8 +261,8 @@ def _decode_numpy(spec: dict[str, typing.Any]) -> np.generic:
     kind = dtype.kind
     if kind == "f":
         if isinstance(item, dict) and dtype.itemsize > 8:  # long double text: parsed by numpy
-            return dtype.type(item["value"])  # type: ignore[no-any-return]
-        return dtype.type(_decode_float(item))  # type: ignore[no-any-return]
+            return dtype.type(item["value"])
+        return dtype.type(_decode_float(item))
     if kind == "c":
         real, imag = (
             np.dtype(f"f{dtype.itemsize // 2}").type(
@@ -270,10 +274,10 @@ def _decode_numpy(spec: dict[str, typing.Any]) -> np.generic:
         number.real, number.imag = real, imag  # exact: no rounding through a Python complex
         return typing.cast(np.generic, number[()])
     if kind in "Mm":
-        return np.array(item, dtype=np.int64).view(dtype)[()]  # type: ignore[no-any-return]
+        return np.array(item, dtype=np.int64).view(dtype)[()]
     if kind == "S":
         return np.bytes_(bytes.fromhex(item))
-    return dtype.type(item)  # type: ignore[no-any-return]
+    return dtype.type(item)
 
 
 def _decode(value: object, folder: str, where: str) -> object:
@@ -375,7 +379,9 @@ def _unseal(raw: bytes) -> bytes | None:
     return body if xxhash.xxh3_128_hexdigest(body).encode("ascii") == text[-34:-2] else None
 
 
-def _check_document(document: object, path: str, folder: str, version: int) -> dict:
+def _check_document(
+    document: object, path: str, folder: str, version: int
+) -> dict[str, typing.Any]:
     if (
         not isinstance(document, dict)
         or document.get("format") != FORMAT
@@ -871,7 +877,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
             self.track(app)  # after the decision: its status and step count from here on
         return decision
 
-    def track(self, app: Application) -> None:
+    def track(self, app: Application[typing.Any]) -> None:
         """Keep the application's ``run.json`` true from now on, as ``tune.Run`` keeps its
         own: ``running`` (with the folder's ``run.lock`` held, so a second process is refused
         and a killed one shows as interrupted), ``completed`` once a step leaves the
@@ -895,7 +901,7 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
         tracked = _TRACKED[key] = _Tracked(app, folder, resource)
         tracked.refresh()
 
-    def run(self, app: Application, *, gates: Sequence[str] = ()) -> str:
+    def run(self, app: Application[typing.Any], *, gates: Sequence[str] = ()) -> str:
         """Run (or resume) ``app`` until its end or an undecided gate, keeping ``run.json``
         true (:meth:`track`); returns the status it ends with: ``"completed"``,
         ``"awaiting_decision"`` (``phyper decide`` answers it; run it again then) or
@@ -934,14 +940,14 @@ class PhyperPersister(BaseStatePersister, BaseCopyable):
 # --------------------------------------------------------------------------------- run.json
 
 
-def _final_actions(app: Application) -> list[str]:
+def _final_actions(app: Application[typing.Any]) -> list[str]:
     """The actions with no way out: where ``app.run`` halts (Burr wants a halt condition)."""
     graph = app.graph
     sources = {transition.from_.name for transition in graph.transitions}
     return [action.name for action in graph.actions if action.name not in sources]
 
 
-def _steps(app: Application) -> int:
+def _steps(app: Application[typing.Any]) -> int:
     """How many steps the application has committed (Burr's sequence id counts from 0)."""
     sequence_id = app.sequence_id
     return 0 if sequence_id is None else sequence_id + 1
@@ -962,7 +968,7 @@ class _Tracked:
     """One application whose ``run.json`` the persister keeps, and the folder lock it holds
     while the application runs."""
 
-    def __init__(self, app: Application, folder: str, resource: str) -> None:
+    def __init__(self, app: Application[typing.Any], folder: str, resource: str) -> None:
         lock = FolderLock(
             os.path.join(folder, LOCK_FILE), RunLockedError, f"Burr application {app.uid}"
         )
@@ -1080,7 +1086,7 @@ def _describe(error: BaseException | None) -> str | None:
     return f"{type(error).__name__}: {error}"
 
 
-def _at_end(app: Application) -> str:
+def _at_end(app: Application[typing.Any]) -> str:
     position = app.state.get("__PRIOR_STEP") if "__PRIOR_STEP" in app.state else None
     return f"the application reached its end (last action {position!r})"
 
@@ -1119,7 +1125,7 @@ def _has_burr_state(folder: str) -> bool:
 
 def _training_run(folder: str) -> RunState | None:
     """The state of the ``tune.Run`` in the folder, if its ``run.json`` is one's."""
-    state = _gate.read_state(folder)
+    state = read_state(folder)
     if state is not None and (
         state.metrics_bytes
         or state.checkpoint

@@ -231,7 +231,7 @@ def plan_gc(root: str | os.PathLike[str], parser: Parser, instances: Sequence[Pa
             continue
         reasons = list(references.reasons(folder))
         if not reasons and folder.resource != ALL and references.keep_every_resource:
-            reasons = [typing.cast(str, references.keep_every_resource)]
+            reasons = [references.keep_every_resource]
         if (
             not reasons
             and folder.status != SYMLINK

@@ -30,6 +30,7 @@ from .._store import INFO_FILE, _to_json, render_info, write_atomic
 from ._budget import budget_of_trial
 from ._journal import Journal
 from ._lock import FolderLock
+from ._observe import TRIAL_LOCK
 from ._run import RunResult
 from ._samplers import FinishedTrial
 from ._scheduler import PAUSED, PROMOTED, rung_index
@@ -44,7 +45,6 @@ from ._study import (
     RUNNING,
     STOPPED_EARLY,
     STUDIES,
-    TRIAL_LOCK,
     StudyError,
     StudyLockedError,
     Trial,
@@ -163,7 +163,7 @@ class Ladder:
         bracket_of: dict[int, int] = {}
         for event in events:
             kind = event.get("event")
-            number = event.get("trial")
+            number = int(event.get("trial") or 0)
             if kind == "start":
                 bracket_of[number] = int(event.get("bracket") or 0)
             elif kind == PAUSED:
@@ -239,7 +239,7 @@ def halving_loop(
     resumed = _start_sampler(study)
     told = {t.number for t in study.trials if t.state != RUNNING or t.value is not None}
     starts = sum(t.bracket is not None for t in study.trials)
-    futures: dict[cf.Future, Trial] = {}
+    futures: dict[cf.Future[typing.Any], Trial] = {}
     repeats: Counter[str] = Counter()
     failures = 0
     exhausted = False
@@ -324,7 +324,7 @@ def _finish(
     study: Study,
     ladder: Ladder,
     trial: Trial,
-    future: cf.Future,
+    future: cf.Future[typing.Any],
     told: set[int],
     repeats: Counter[str],
 ) -> dict[str, typing.Any]:

@@ -737,7 +737,7 @@ class Run:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> bool:
+    ) -> typing.Literal[False]:
         interrupted: Interrupted | None = None
         try:
             if exc is None or self._state is None:

@@ -480,7 +480,9 @@ class StudyView:
         columns += ["duration", "error"]
         rows = []
         best: float | None = None
-        better = (lambda a, b: a < b) if self.direction == "minimize" else (lambda a, b: a > b)
+        better: Callable[[float, float], bool] = (
+            (lambda a, b: a < b) if self.direction == "minimize" else (lambda a, b: a > b)
+        )
         states = self.observed_states()
         for t in self.trials:
             if (
@@ -913,7 +915,7 @@ class Study(StudyView):
         own_executor: bool = False,
     ) -> None:
         resumed = self._start_sampler()
-        futures: dict[cf.Future, Trial] = {}
+        futures: dict[cf.Future[typing.Any], Trial] = {}
         events: list[dict[str, typing.Any]] = []  # written, flushed once, before trials start
         try:
             self._run_trials(
@@ -940,7 +942,7 @@ class Study(StudyView):
         journal: Journal,
         gates: Sequence[StudyGate],
         resumed: list[Trial],
-        futures: dict[cf.Future, Trial],
+        futures: dict[cf.Future[typing.Any], Trial],
         events: list[dict[str, typing.Any]],
     ) -> None:
         repeats: Counter[str] = Counter()
@@ -1049,7 +1051,7 @@ class Study(StudyView):
         executor: cf.Executor,
         own_executor: bool,
         journal: Journal,
-        futures: dict[cf.Future, Trial],
+        futures: dict[cf.Future[typing.Any], Trial],
         events: list[dict[str, typing.Any]],
         n_trials: int,
     ) -> typing.NoReturn:
@@ -1100,7 +1102,7 @@ class Study(StudyView):
             "run the same command again to resume"
         ) from None
 
-    def _finish(self, trial: Trial, future: cf.Future) -> dict[str, typing.Any]:
+    def _finish(self, trial: Trial, future: cf.Future[typing.Any]) -> dict[str, typing.Any]:
         event: dict[str, typing.Any] = {"trial": trial.number, "hash": trial.hash, "at": _now()}
         try:
             metrics, stopped_early, busy = future.result()
@@ -1123,7 +1125,7 @@ class Study(StudyView):
         }
 
 
-def _error_of(future: cf.Future) -> BaseException | None:
+def _error_of(future: cf.Future[typing.Any]) -> BaseException | None:
     try:
         return future.exception(timeout=0)
     except (cf.CancelledError, cf.TimeoutError):
