@@ -109,6 +109,11 @@ def smoke(wheel: str, work: str) -> None:
     # a clean environment: nothing from the clone on the path
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     _run([python, checks, REPOSITORY], cwd=empty, env=env)
+    # the getting-started page, as a new user follows it: its blocks in this environment, run
+    # by the docs' own runner (standard library only), output compared with the page's
+    runner = os.path.join(REPOSITORY, "tests", "run_docs.py")
+    page = os.path.join(REPOSITORY, "docs", "getting-started.md")
+    _run([python, runner, page], cwd=empty, env=env)
 
 
 def main(argv: list[str] | None = None) -> int:
