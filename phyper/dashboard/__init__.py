@@ -1,6 +1,6 @@
 """``phyper dashboard``: watch runs and studies live, and answer go/no-go gates from a page.
 
-An optional extra (``pip install 'phyper[dashboard]'``: Starlette, uvicorn, and plotly for the
+An optional extra (``pip install 'phyper-ml[dashboard]'``: Starlette, uvicorn, and plotly for the
 plotly.js it ships). ``import phyper`` imports none of it.
 
     phyper dashboard --root derived_data [--host 127.0.0.1] [--port 8050] [--on-decision CMD]

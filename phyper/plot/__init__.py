@@ -19,7 +19,7 @@ try:
 except ModuleNotFoundError as error:  # pragma: no cover - the extra is missing
     raise ModuleNotFoundError(
         "phyper.plot draws with matplotlib, which is not installed: pip install "
-        "'phyper[plot]' (or matplotlib)"
+        "'phyper-ml[plot]' (or matplotlib)"
     ) from error
 
 from ._common import PlotError, spans_decades
