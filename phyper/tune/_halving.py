@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from .._store import INFO_FILE, _to_json, render_info, write_atomic
+from .._store import INFO_FILE, render_info, write_atomic
 from ._budget import budget_of_trial
 from ._journal import Journal
 from ._lock import FolderLock
@@ -51,6 +51,7 @@ from ._study import (
     _InlineExecutor,
     _metrics_of,
     _now,
+    proposal_event,
     stored_result,
 )
 
@@ -271,22 +272,15 @@ def halving_loop(
                 exhausted = True
                 continue
             study._record(trial)
-            event = {
-                "trial": trial.number,
-                "hash": trial.hash,
-                "params": {n: _to_json(v) for n, v in trial.params.items()},
-                "at": _now(),
-            }
+            event = proposal_event(trial)
             if trial.state == FROM_STORE:
-                events.append(
-                    {"event": FROM_STORE, **event, "value": trial.value, "metrics": trial.metrics}
-                )
+                events.append(event)
                 study.sampler.tell(FinishedTrial(trial.params, trial.value, FROM_STORE))
                 told.add(trial.number)
                 continue
             trial.bracket = scheduler.bracket_of(starts)
             starts += 1
-            events.append({"event": "start", **event, "bracket": trial.bracket})
+            events.append({**event, "bracket": trial.bracket})
             submitting.append(trial)
         # one flush: the outcomes just recorded, then the starts and promotions about to run;
         # a promotion is durable before its run resumes

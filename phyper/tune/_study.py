@@ -975,25 +975,11 @@ class Study(StudyView):
                     exhausted = True
                     break
                 self._record(trial)
-                event = {
-                    "trial": trial.number,
-                    "hash": trial.hash,
-                    "params": {n: _to_json(v) for n, v in trial.params.items()},
-                    "at": _now(),
-                }
+                events.append(proposal_event(trial))
                 if trial.state == FROM_STORE:
-                    events.append(
-                        {
-                            "event": FROM_STORE,
-                            **event,
-                            "value": trial.value,
-                            "metrics": trial.metrics,
-                        }
-                    )
                     self.sampler.tell(FinishedTrial(trial.params, trial.value, FROM_STORE))
                     finished += 1
                 else:
-                    events.append({"event": "start", **event})
                     starting.append(trial)
             # One flush for the outcomes just recorded and the trials about to start: a start is
             # durable before its trial runs, so a killed driver resumes it, never forgets it.
@@ -1123,6 +1109,21 @@ class Study(StudyView):
             "metrics": metrics,
             "duration": busy,
         }
+
+
+def proposal_event(trial: Trial) -> dict[str, typing.Any]:
+    """The journal event of a trial just proposed and recorded: answered from the store (with
+    its value and metrics), or about to start."""
+    event: dict[str, typing.Any] = {
+        "event": FROM_STORE if trial.state == FROM_STORE else "start",
+        "trial": trial.number,
+        "hash": trial.hash,
+        "params": {n: _to_json(v) for n, v in trial.params.items()},
+        "at": _now(),
+    }
+    if trial.state == FROM_STORE:
+        event.update(value=trial.value, metrics=trial.metrics)
+    return event
 
 
 def _error_of(future: cf.Future[typing.Any]) -> BaseException | None:

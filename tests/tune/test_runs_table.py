@@ -64,7 +64,8 @@ def test_wide_csv_and_json_stay_complete(store, monkeypatch):
     wide = run_command("runs", "--root", root, "--wide", columns=40, monkeypatch=monkeypatch)
     assert full in wide and "folder" in wide.splitlines()[0]
     csv = run_command("runs", "--root", root, "--format", "csv", monkeypatch=monkeypatch)
-    assert full in csv and "T" in csv.splitlines()[1].split(",")[-2]  # the full ISO time
+    header, first = csv.splitlines()[0].split(","), csv.splitlines()[1].split(",")
+    assert full in csv and "T" in first[header.index("updated")]  # the full ISO time
     records = json.loads(
         run_command("runs", "--root", root, "--format", "json", monkeypatch=monkeypatch)
     )
