@@ -8,6 +8,7 @@ import typing
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ._common import (
     MAX_CATEGORIES,
@@ -164,6 +165,7 @@ def learning_curves(
         if use_log(logy, values, "logy"):
             set_log(panel, "y")
         panel.set_xlabel("epoch")
+        panel.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
         panel.set_ylabel(metric)
         panel.set_title(metric)
         panel.grid(True, which="major", alpha=0.3)

@@ -8,6 +8,7 @@ import typing
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..tune._study import FINISHED, STOPPED_EARLY, StudyView
 from ._common import (
@@ -118,6 +119,7 @@ def best_so_far(
     if use_log(logy, values, "logy"):
         set_log(panel, "y")
     panel.set_xlabel(X_LABELS[x])
+    panel.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials and epochs count
     panel.set_ylabel(f"best {metric} so far")
     better = "lower" if direction == "minimize" else "higher"
     panel.set_title(title if title is not None else f"Best {metric} so far ({better} is better)")
