@@ -26,7 +26,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from .._store import INFO_FILE, render_info, write_atomic
 from ._budget import budget_of_trial
 from ._journal import Journal
 from ._lock import FolderLock
@@ -40,8 +39,6 @@ from ._study import (
     FAILED,
     FROM_STORE,
     JOURNAL_FILE,
-    RESULT_FILE,
-    RESULT_FORMAT,
     RUNNING,
     STOPPED_EARLY,
     STUDIES,
@@ -53,6 +50,7 @@ from ._study import (
     _now,
     proposal_event,
     stored_result,
+    write_trial_result,
 )
 
 if typing.TYPE_CHECKING:
@@ -125,19 +123,7 @@ def run_rung(
             else:  # trained without tune.Run, to epoch_budget() epochs
                 state, finished = (COMPLETE if top else PAUSED), top
         if finished:
-            write_atomic(
-                os.path.join(folder, INFO_FILE), render_info(instance, None), durable=False
-            )
-            document = {
-                "format": RESULT_FORMAT,
-                "metrics": metrics,
-                "stopped_early": state == STOPPED_EARLY,
-            }
-            write_atomic(
-                os.path.join(folder, RESULT_FILE),
-                (json.dumps(document, allow_nan=False) + "\n").encode("utf-8"),
-                durable=False,
-            )
+            write_trial_result(folder, instance, metrics, state == STOPPED_EARLY)
     finally:
         if trial_lock is not None:
             trial_lock.release()

@@ -781,13 +781,7 @@ class Run:
                         error=error,
                         **self._hook_extras,
                     )
-            write_state(self.folder, state)
-            self._state = state
-            if self._pending is not None and self._pending[0] not in (
-                state.checkpoint,
-                state.best_checkpoint,
-            ):
-                _remove(os.path.join(self.folder, CHECKPOINTS, self._pending[0]))
+            self._commit_final(state)
         return Interrupted(
             f"run {self.hash[:12]} interrupted {where}; its last committed epoch is "
             f"{state.epoch}: run the same command again to resume"
@@ -808,6 +802,11 @@ class Run:
                     f" (and hook {type(hook).__name__} raised in on_failure: "
                     f"{type(hook_error).__name__}: {hook_error})"
                 )
+        self._commit_final(state)
+
+    def _commit_final(self, state: RunState) -> None:
+        """Write the state a run ends in (failed, interrupted), then remove the checkpoint of
+        the epoch in progress, which that state does not refer to."""
         write_state(self.folder, state)
         self._state = state
         if self._pending is not None and self._pending[0] not in (

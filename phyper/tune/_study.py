@@ -185,15 +185,7 @@ def run_trial(
         with _interruptible():
             outcome = objective(instance)
         metrics, stopped_early = _metrics_of(outcome, metric)
-        # Not fsynced: the study's journal, which is, already holds the value. A power cut can
-        # leave this file missing (the configuration is then computed again), never wrong.
-        write_atomic(os.path.join(folder, INFO_FILE), render_info(instance, None), durable=False)
-        document = {"format": RESULT_FORMAT, "metrics": metrics, "stopped_early": stopped_early}
-        write_atomic(
-            os.path.join(folder, RESULT_FILE),
-            (json.dumps(document, allow_nan=False) + "\n").encode("utf-8"),
-            durable=False,
-        )
+        write_trial_result(folder, instance, metrics, stopped_early)
     finally:
         if trial_lock is not None:
             trial_lock.release()
@@ -1109,6 +1101,21 @@ class Study(StudyView):
             "metrics": metrics,
             "duration": busy,
         }
+
+
+def write_trial_result(
+    folder: str, instance: typing.Any, metrics: dict[str, float], stopped_early: bool
+) -> None:
+    """The trial's metadata and ``result.json`` in its hash folder. Not fsynced: the study's
+    journal, which is, already holds the value. A power cut can leave the file missing (the
+    configuration is then computed again), never wrong."""
+    write_atomic(os.path.join(folder, INFO_FILE), render_info(instance, None), durable=False)
+    document = {"format": RESULT_FORMAT, "metrics": metrics, "stopped_early": stopped_early}
+    write_atomic(
+        os.path.join(folder, RESULT_FILE),
+        (json.dumps(document, allow_nan=False) + "\n").encode("utf-8"),
+        durable=False,
+    )
 
 
 def proposal_event(trial: Trial) -> dict[str, typing.Any]:
