@@ -12,6 +12,7 @@ import enum
 import json
 import math
 import os
+import time
 import typing
 from dataclasses import dataclass, field
 
@@ -99,9 +100,34 @@ _OPTIONAL_INT = ("checkpoint_size", "best_epoch", "best_checkpoint_size")
 
 
 def write_state(folder: str, state: RunState) -> None:
-    """Commit ``state`` atomically (temporary file, fsync, rename)."""
+    """Commit ``state`` atomically (temporary file, fsync, rename).
+
+    The first commit of a folder also announces the new run to watchers (see
+    :func:`announce_new_run`)."""
     state.updated = now_iso()
-    write_atomic(os.path.join(folder, STATE_FILE), state.to_bytes())
+    path = os.path.join(folder, STATE_FILE)
+    first = not os.path.exists(path)
+    write_atomic(path, state.to_bytes())
+    if first:
+        announce_new_run(folder)
+
+
+def announce_new_run(folder: str) -> None:
+    """Move the modification time of the run's resource folder forward.
+
+    Watchers (the dashboard) find new runs by listing a resource folder only when its time
+    changes, in O(1) per tick. A run started in a folder that already existed (a grid instance
+    trained later), or whose ``run.json`` lands just after the watcher listed the new folder,
+    changes no entry of the resource folder, so the run says so itself. The new time is
+    strictly later than the old one, even within the file system's clock tick.
+    """
+    parent = os.path.dirname(os.path.abspath(folder))
+    try:
+        before = os.stat(parent)
+        later = max(time.time_ns(), before.st_mtime_ns + 1)
+        os.utime(parent, ns=(before.st_atime_ns, later))
+    except OSError:
+        pass  # not ours to touch (a read-only parent): watchers see the run when restarted
 
 
 def read_state(folder: str, expected_hash: str | None = None) -> RunState | None:

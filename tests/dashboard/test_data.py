@@ -6,7 +6,7 @@ import os
 
 from phyper import tune
 from phyper.dashboard._data import StoreIndex, tail_metrics
-from tests.dashboard.conftest import make_run
+from tests.dashboard.conftest import Net, make_run
 
 
 def test_the_index_agrees_with_phyper_runs_and_study_show(store):
@@ -68,6 +68,21 @@ def test_a_run_is_read_again_only_when_its_state_file_changed(store):
     new = make_run(store["root"], width=9)
     index.refresh()  # a new folder: its resource folder's mtime changed
     assert index.runs[os.path.join(index.root, "all", new)]["status"] == "completed"
+
+
+def test_a_run_started_in_a_folder_that_existed_before_is_found_on_the_next_tick(store):
+    # a grid instance whose folder (with its metadata) was made long before it was trained;
+    # and the race of a new folder listed before its run.json landed: both look the same
+    instance = Net(hashed_resources_folder=store["root"], width=11)
+    type(instance).generate_instance_info_files([instance])
+    folder = os.path.join(store["root"], "all", instance.get_instance_hash())
+    assert os.path.isdir(folder)
+    index = StoreIndex(store["root"])
+    index.load()
+    assert not index.refresh() and folder not in index.runs
+    make_run(store["root"], width=11)
+    assert index.refresh()
+    assert index.runs[folder]["status"] == "completed"
 
 
 def test_tail_metrics_starts_again_when_the_file_was_cut(tmp_path):
