@@ -3,6 +3,11 @@ best any method finds, with successive halving against random search, median sto
 Optuna's own TPE with its Hyperband pruner, on the same objective.
 
     python bench/bench_search_efficiency.py [--quick] [--seeds 10] [--budget 400]
+        [--only-seeds 0,1,2] [--save DIR]
+
+``--save DIR`` keeps each seed's timelines there as it finishes (a rerun skips the seeds
+already saved, and reports over every seed saved): two processes with ``--only-seeds`` split
+the seeds between the cores, and either prints the table over all of them.
 
 The objective: scikit-learn's 8x8 digits (``load_digits``, shipped with scikit-learn, nothing
 downloaded), split in half per seed, an MLP trained epoch by epoch with ``partial_fit`` for up
@@ -22,13 +27,16 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import contextlib
+import json
 import multiprocessing
 import os
+import pathlib
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+import typing
 import warnings
 
 # small matrices: one BLAS thread each (several threads per process only fight over the cores)
@@ -286,6 +294,35 @@ def busy_fraction(method: str, work: str, n_trials: int) -> tuple[float, int]:
     return busy / (2 * wall), epochs
 
 
+def _seed_file(folder: str, seed: int, budget: int) -> str:
+    return os.path.join(folder, f"seed-{seed}-budget-{budget}.json")
+
+
+def _saved(folder: str | None, seed: int, budget: int) -> dict[str, list[float]] | None:
+    if folder is None or not os.path.exists(_seed_file(folder, seed, budget)):
+        return None
+    with open(_seed_file(folder, seed, budget)) as stream:
+        return typing.cast("dict[str, list[float]]", json.load(stream))
+
+
+def _saved_seeds(folder: str | None, budget: int) -> list[int]:
+    if folder is None or not os.path.isdir(folder):
+        return []
+    suffix = f"-budget-{budget}.json"
+    return [
+        int(name[len("seed-") : -len(suffix)])
+        for name in os.listdir(folder)
+        if name.startswith("seed-") and name.endswith(suffix)
+    ]
+
+
+def _save(folder: str | None, seed: int, budget: int, timelines: dict[str, list[float]]) -> None:
+    if folder is not None:
+        os.makedirs(folder, exist_ok=True)
+        with phyper.atomic_output(_seed_file(folder, seed, budget)) as temporary:
+            pathlib.Path(temporary).write_text(json.dumps(timelines))
+
+
 def quartiles(values: list[float]) -> tuple[float, float, float]:
     q1, q2, q3 = np.percentile(values, [25, 50, 75])
     return float(q1), float(q2), float(q3)
@@ -300,9 +337,16 @@ def main() -> int:
     parser.add_argument("--skip-busy", action="store_true")
     parser.add_argument("--busy-trials", type=int, default=40, help="halving configurations")
     parser.add_argument("--dir", help="where the stores go (default: /dev/shm, else /tmp)")
+    parser.add_argument("--only-seeds", help="comma-separated seeds this process trains")
+    parser.add_argument("--save", help="a folder keeping each seed's timelines (resumable)")
     options = parser.parse_args()
     seeds = 3 if options.quick else options.seeds
     budget = 200 if options.quick else options.budget
+    mine = (
+        [int(seed) for seed in options.only_seeds.split(",")]
+        if options.only_seeds
+        else list(range(seeds))
+    )
     methods = options.methods.split(",")
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{seeds} seeds, {budget} epochs per method and seed, up to {MAX_EPOCHS} per model")
@@ -313,12 +357,21 @@ def main() -> int:
     started = time.perf_counter()
     try:
         timelines: dict[str, list[list[float]]] = {m: [] for m in methods}
-        for seed in range(seeds):
-            for method in methods:
-                timelines[method].append(run_method(method, seed, work, budget))
-            best = min(min(timelines[m][seed]) for m in methods)
-            line = ", ".join(f"{m} {min(timelines[m][seed]):.4f}" for m in methods)
+        for seed in mine:
+            saved = _saved(options.save, seed, budget)
+            if saved is None or set(saved) < set(methods):
+                saved = {m: run_method(m, seed, work, budget) for m in methods}
+                _save(options.save, seed, budget, saved)
+            best = min(min(saved[m]) for m in methods)
+            line = ", ".join(f"{m} {min(saved[m]):.4f}" for m in methods)
             print(f"seed {seed}: best validation loss {best:.4f} ({line})", flush=True)
+        done = sorted({*mine, *_saved_seeds(options.save, budget)})
+        for seed in done:
+            saved = _saved(options.save, seed, budget) or {}
+            if set(saved) >= set(methods):
+                for method in methods:
+                    timelines[method].append(saved[method])
+        seeds = len(timelines[methods[0]])
         print()
         print("epochs until the best validation loss is within 1% of the best of all methods")
         print(f"(median [quartiles] over {seeds} seeds; censored at the budget of {budget})")

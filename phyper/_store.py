@@ -174,6 +174,22 @@ def write_atomic(path: str, data: bytes, *, durable: bool = True) -> bool:
     return True
 
 
+def write_new_file(path: str, data: bytes) -> None:
+    """:func:`write_atomic` for a file that changes at every write, in a folder that exists:
+    no compare-first read, no folder creation (the per-epoch commit of a run pays neither)."""
+    temporary = f"{os.path.dirname(path)}/.{os.path.basename(path)}.{secrets.token_hex(6)}.tmp"
+    try:
+        with open(temporary, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
 def _temporary_beside(path: str, suffix: str = "") -> str:
     """A fresh hidden name in the folder of ``path`` (created): a rename from it is atomic."""
     folder = os.path.dirname(path)

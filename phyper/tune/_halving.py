@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from ._budget import budget_of_trial
 from ._journal import Journal
 from ._lock import FolderLock
-from ._observe import TRIAL_LOCK
+from ._observe import INTERRUPTED, TRIAL_LOCK
 from ._run import RunResult
 from ._samplers import FinishedTrial
 from ._scheduler import PAUSED, PROMOTED, rung_index
@@ -46,6 +46,7 @@ from ._study import (
     StudyLockedError,
     Trial,
     _InlineExecutor,
+    _interruptible,
     _metrics_of,
     _now,
     proposal_event,
@@ -59,7 +60,7 @@ if typing.TYPE_CHECKING:
     from .._parser import Parser
     from ._study import Study
 
-IN_FLIGHT = (RUNNING, PROMOTED)
+IN_FLIGHT = (RUNNING, PROMOTED, INTERRUPTED)
 
 
 # ---------------------------------------------------------------------------- the worker
@@ -102,7 +103,7 @@ def run_rung(
         if stored is not None:  # finished elsewhere: another study, a grid
             state = STOPPED_EARLY if stored[2] else COMPLETE
             return RungOutcome(state, stored[1], None, time.perf_counter() - started)
-        with budget_of_trial(trial_hash, budget):
+        with budget_of_trial(trial_hash, budget), _interruptible():
             outcome = objective(instance)
         epochs: int | None = None
         if isinstance(outcome, RunResult) and outcome.status is Status.PAUSED:
@@ -200,7 +201,7 @@ def _start_sampler(study: Study) -> list[Trial]:
     for trial in study.trials:
         if trial.state in IN_FLIGHT:
             resumed.append(trial)
-        if trial.value is None and trial.state == RUNNING:
+        if trial.value is None and trial.state in (RUNNING, INTERRUPTED):
             sampler.running(trial.params)
         else:
             sampler.tell(FinishedTrial(trial.params, trial.value, trial.state))
@@ -211,93 +212,124 @@ def _start_sampler(study: Study) -> list[Trial]:
     return resumed
 
 
-def halving_loop(
-    study: Study,
-    objective: Callable[[typing.Any], object],
-    n_trials: int,
-    n_jobs: int,
-    executor: cf.Executor,
-    journal: Journal,
-) -> None:
-    """Run until ``n_trials`` configurations were started and nothing more can be promoted."""
-    scheduler = typing.cast(typing.Any, study.scheduler)
-    sign = 1.0 if study.direction == "minimize" else -1.0
-    ladder = Ladder.replay(journal.replay(), sign)
-    resumed = _start_sampler(study)
-    told = {t.number for t in study.trials if t.state != RUNNING or t.value is not None}
-    starts = sum(t.bracket is not None for t in study.trials)
-    futures: dict[cf.Future[typing.Any], Trial] = {}
-    repeats: Counter[str] = Counter()
-    failures = 0
-    exhausted = False
-    inline = isinstance(executor, _InlineExecutor)
-    events: list[dict[str, typing.Any]] = []
-    while True:
-        submitting: list[Trial] = []
-        while len(futures) + len(submitting) < n_jobs:
-            if resumed:
-                submitting.append(resumed.pop(0))
-                continue
-            draining = exhausted or len(study.trials) >= n_trials
-            promotion = ladder.next_promotion(scheduler, draining)
-            if promotion is not None:
-                bracket, rung, number = promotion
-                trial = study.trials[number]
-                ladder.promote(bracket, rung, number)
-                trial.state = PROMOTED
-                events.append(
-                    {"event": PROMOTED, "trial": number, "hash": trial.hash, "rung": rung + 1,
-                     "at": _now()}
-                )  # fmt: skip
+class HalvingLoop:
+    """The driver's side: the ladder rebuilt from the journal, then :meth:`run` until
+    ``n_trials`` configurations were started and nothing more can be promoted."""
+
+    def __init__(self, study: Study, journal: Journal) -> None:
+        self.study = study
+        self.scheduler = typing.cast(typing.Any, study.scheduler)
+        sign = 1.0 if study.direction == "minimize" else -1.0
+        self.ladder = Ladder.replay(journal.replay(), sign)
+        self.resumed = _start_sampler(study)
+        # _start_sampler told the sampler of every trial but those running without a value
+        self.told = {
+            t.number
+            for t in study.trials
+            if not (t.value is None and t.state in (RUNNING, INTERRUPTED))
+        }
+        self.starts = sum(t.bracket is not None for t in study.trials)
+        self.repeats: Counter[str] = Counter()
+
+    def finish(self, trial: Trial, future: cf.Future[typing.Any]) -> dict[str, typing.Any]:
+        """Record what a trial's worker returned; the journal event that says so."""
+        return _finish(self.study, self.ladder, trial, future, self.told, self.repeats)
+
+    def run(
+        self,
+        objective: Callable[[typing.Any], object],
+        n_trials: int,
+        n_jobs: int,
+        executor: cf.Executor,
+        journal: Journal,
+        futures: dict[cf.Future[typing.Any], Trial],
+        events: list[dict[str, typing.Any]],
+    ) -> None:
+        """``futures`` (in flight) and ``events`` (not yet journaled) are the caller's, so a
+        Ctrl-C handler finds them as they were."""
+        study, scheduler, ladder = self.study, self.scheduler, self.ladder
+        failures = 0
+        exhausted = False
+        inline = isinstance(executor, _InlineExecutor)
+        while True:
+            submitting: list[Trial] = []
+            while len(futures) + len(submitting) < n_jobs:
+                if self.resumed:
+                    trial = self.resumed.pop(0)
+                    if trial.state == INTERRUPTED:
+                        trial.state = RUNNING
+                        events.append(
+                            {"event": "resumed", "trial": trial.number, "hash": trial.hash,
+                             "at": _now()}
+                        )  # fmt: skip
+                    submitting.append(trial)
+                    continue
+                draining = exhausted or len(study.trials) >= n_trials
+                promotion = ladder.next_promotion(scheduler, draining)
+                if promotion is not None:
+                    bracket, rung, number = promotion
+                    trial = study.trials[number]
+                    ladder.promote(bracket, rung, number)
+                    trial.state = PROMOTED
+                    events.append(
+                        {"event": PROMOTED, "trial": number, "hash": trial.hash,
+                         "rung": rung + 1, "at": _now()}
+                    )  # fmt: skip
+                    submitting.append(trial)
+                    continue
+                if draining:
+                    break
+                trial = study._propose(self.repeats)
+                if trial is None:
+                    exhausted = True
+                    continue
+                study._record(trial)
+                event = proposal_event(trial)
+                if trial.state == FROM_STORE:
+                    events.append(event)
+                    study.sampler.tell(FinishedTrial(trial.params, trial.value, FROM_STORE))
+                    self.told.add(trial.number)
+                    continue
+                trial.bracket = scheduler.bracket_of(self.starts)
+                self.starts += 1
+                events.append({**event, "bracket": trial.bracket})
                 submitting.append(trial)
-                continue
-            if draining:
-                break
-            trial = study._propose(repeats)
-            if trial is None:
-                exhausted = True
-                continue
-            study._record(trial)
-            event = proposal_event(trial)
-            if trial.state == FROM_STORE:
-                events.append(event)
-                study.sampler.tell(FinishedTrial(trial.params, trial.value, FROM_STORE))
-                told.add(trial.number)
-                continue
-            trial.bracket = scheduler.bracket_of(starts)
-            starts += 1
-            events.append({**event, "bracket": trial.bracket})
-            submitting.append(trial)
-        # one flush: the outcomes just recorded, then the starts and promotions about to run;
-        # a promotion is durable before its run resumes
-        journal.append(events)
-        events = []
-        for trial in submitting:
-            rungs = scheduler.rungs(trial.bracket or 0)
-            target = 0 if trial.rung is None else trial.rung + 1
-            future = executor.submit(
-                run_rung, objective, study.instance(trial.params), study.metric,
-                rungs[target], target == len(rungs) - 1, not inline,
-            )  # fmt: skip
-            futures[future] = trial
-        if not futures:
-            break
-        done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
-        for future in done:
-            trial = futures.pop(future)
-            events.append(_finish(study, ladder, trial, future, told, repeats))
-            if trial.state == FAILED:
-                failures += 1
-            else:
-                failures = 0
-        if failures >= study.max_consecutive_failures:
+            # one flush: the outcomes just recorded, then the starts and promotions about to
+            # run; a promotion is durable before its run resumes
             journal.append(events)
-            last = next(t for t in reversed(study.trials) if t.state == FAILED)
-            raise StudyError(
-                f"study {study.name!r}: {failures} trials failed in a row; the last, trial "
-                f"{last.number} ({last.hash}), with {last.error}. Fix the objective and "
-                "start the study again: finished and paused trials are kept"
-            )
+            events.clear()
+            for trial in submitting:
+                rungs = scheduler.rungs(trial.bracket or 0)
+                target = 0 if trial.rung is None else trial.rung + 1
+                future = executor.submit(
+                    run_rung, objective, study.instance(trial.params), study.metric,
+                    rungs[target], target == len(rungs) - 1, not inline,
+                )  # fmt: skip
+                futures[future] = trial
+            if not futures:
+                break
+            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            interrupted = False
+            for future in done:
+                trial = futures.pop(future)
+                events.append(self.finish(trial, future))
+                if trial.state == INTERRUPTED:  # Ctrl-C reached the worker first
+                    interrupted = True
+                elif trial.state == FAILED:
+                    failures += 1
+                else:
+                    failures = 0
+            if interrupted:
+                raise KeyboardInterrupt
+            if failures >= study.max_consecutive_failures:
+                journal.append(events)
+                events.clear()
+                last = next(t for t in reversed(study.trials) if t.state == FAILED)
+                raise StudyError(
+                    f"study {study.name!r}: {failures} trials failed in a row; the last, trial "
+                    f"{last.number} ({last.hash}), with {last.error}. Fix the objective and "
+                    "start the study again: finished and paused trials are kept"
+                )
 
 
 def _finish(
@@ -313,6 +345,10 @@ def _finish(
     sampler = study.sampler
     try:
         outcome: RungOutcome = future.result()
+    except (KeyboardInterrupt, cf.CancelledError):
+        # its run is interrupted at its last committed epoch; resumed with the same budget
+        trial.state = INTERRUPTED
+        return {"event": INTERRUPTED, **event}
     except Exception as error:  # the objective's failure is recorded, the study goes on
         trial.state, trial.error = FAILED, f"{type(error).__name__}: {error}"
         if trial.number not in told:

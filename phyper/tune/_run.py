@@ -38,6 +38,7 @@ import xxhash
 
 from .._parser import Parser
 from .._store import HASH_PATTERN
+from . import _interrupts
 from ._budget import current_budget
 from ._conditions import Condition, Fired, History, _Patience, _Target
 from ._errors import (
@@ -147,6 +148,16 @@ def _result(state: RunState, folder: str, rows: Sequence[dict[str, float]]) -> R
 
 
 # -------------------------------------------------------------------------------------- run
+
+
+class _name_of:
+    """The name of a save function in an error message, worked out only if one is raised."""
+
+    def __init__(self, function: object) -> None:
+        self.function = function
+
+    def __str__(self) -> str:
+        return str(getattr(self.function, "__qualname__", None) or repr(self.function))
 
 
 def _digest(path: str, sync: bool = False) -> tuple[str, int]:
@@ -264,6 +275,7 @@ class Run:
         self._iterating = False
         self._stateful = False
         self._checkpoints_made = False
+        self._checked_names: set[str] = set()  # metric names already checked once
         self._stop_hook_error: HookError | None = None
         self._epoch: int | None = None
         self._reset_epoch()
@@ -453,6 +465,12 @@ class Run:
                 self._reset_epoch()
                 yield epoch
                 self._commit(epoch)
+                if _interrupts.pending():
+                    # a Ctrl-C that the training code swallowed: delivered now, at a commit
+                    _interrupts.clear()
+                    self._epoch = None
+                    self._finished = self._finished or self.stopping
+                    raise KeyboardInterrupt
                 if self.stopping:
                     break
         self._epoch = None
@@ -497,7 +515,8 @@ class Run:
             raise RunUsageError(f"run.report() was called twice in epoch {epoch}: once per epoch")
         row: dict[str, float] = {}
         for name, value in metrics.items():
-            _check_metric_name(name)
+            if name not in self._checked_names:
+                self._checked_names.add(_check_metric_name(name))
             try:
                 row[name] = float(value)
             except (TypeError, ValueError):
@@ -549,7 +568,10 @@ class Run:
         if self.monitor is not None:
             best = self.history.best(self.monitor, self.mode)
             self._is_best = best is not None and best[0] == epoch
-        self._call("on_epoch_end", run=self, epoch=epoch, metrics=dict(row), history=self.history)
+        if self._by_moment["on_epoch_end"]:
+            self._call(
+                "on_epoch_end", run=self, epoch=epoch, metrics=dict(row), history=self.history
+            )
 
     def checkpoint(self, obj: object, save: Callable[[object, str], object]) -> str | None:
         """Save ``obj`` with ``save(obj, path)`` when this epoch is due (every
@@ -576,7 +598,7 @@ class Run:
         name = _checkpoint_name(epoch)
         final = os.path.join(folder, name)
         temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
-        saver = getattr(save, "__qualname__", repr(save))
+        saver = _name_of(save)
         try:
             save(obj, temporary)
         except Exception as error:
@@ -769,6 +791,8 @@ class Run:
         with _sigint_ignored():
             state = committed.copy()
             epoch = self._epoch
+            if epoch is not None and epoch <= state.epoch:
+                epoch = None  # Ctrl-C landed after the epoch was committed, before the next
             state.status = Status.INTERRUPTED
             state.error = state.stopped_by = None
             where = f"in epoch {epoch}" if epoch is not None else f"before epoch {state.epoch + 1}"

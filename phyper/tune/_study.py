@@ -36,6 +36,7 @@ from .._hashing import encode_value
 from .._processes import process_pool
 from .._scan import OK, iter_folders
 from .._store import INFO_FILE, _to_json, display_value, from_json, render_info, write_atomic
+from . import _interrupts
 from ._errors import DecisionError, Interrupted, RunStateError
 from ._gate import check_name, read_decision, write_decision
 from ._journal import Journal
@@ -239,6 +240,7 @@ def _on_sigint(signum: int, frame: object) -> None:
     # one interrupt per trial: a second Ctrl-C (or the driver's forwarded one) must not cut
     # short the run's own cleanup, which records it as interrupted
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _interrupts.request()  # in case the code it lands in swallows it (see _interrupts)
     raise KeyboardInterrupt
 
 
@@ -249,11 +251,13 @@ def _interruptible() -> typing.Iterator[None]:
     if not _IN_POOL_WORKER:
         yield
         return
+    _interrupts.clear()
     signal.signal(signal.SIGINT, _on_sigint)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _interrupts.clear()
 
 
 def _follow_driver(driver_pid: int) -> None:
@@ -787,12 +791,7 @@ class Study(StudyView):
                 return self
             if executor is None:
                 executor = self._default_executor(n_jobs)
-            if self.scheduler is not None:
-                from ._halving import halving_loop
-
-                halving_loop(self, objective, n_trials, n_jobs, executor, journal)
-            else:
-                self._loop(objective, n_trials, n_jobs, executor, journal, gates, own_executor)
+            self._loop(objective, n_trials, n_jobs, executor, journal, gates, own_executor)
         finally:
             if own_executor and executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)
@@ -906,15 +905,24 @@ class Study(StudyView):
         gates: Sequence[StudyGate],
         own_executor: bool = False,
     ) -> None:
-        resumed = self._start_sampler()
         futures: dict[cf.Future[typing.Any], Trial] = {}
         events: list[dict[str, typing.Any]] = []  # written, flushed once, before trials start
+        finish = self._finish_and_tell
         try:
-            self._run_trials(
-                objective, n_trials, n_jobs, executor, journal, gates, resumed, futures, events
-            )
+            if self.scheduler is not None:
+                from ._halving import HalvingLoop
+
+                halving = HalvingLoop(self, journal)
+                finish = halving.finish
+                halving.run(objective, n_trials, n_jobs, executor, journal, futures, events)
+            else:
+                resumed = self._start_sampler()
+                self._run_trials(
+                    objective, n_trials, n_jobs, executor, journal, gates, resumed, futures,
+                    events,
+                )  # fmt: skip
         except KeyboardInterrupt:
-            self._interrupted(executor, own_executor, journal, futures, events, n_trials)
+            self._interrupted(executor, own_executor, journal, futures, events, n_trials, finish)
         except cf.process.BrokenProcessPool:
             journal.append(events)
             raise StudyError(
@@ -937,6 +945,7 @@ class Study(StudyView):
         futures: dict[cf.Future[typing.Any], Trial],
         events: list[dict[str, typing.Any]],
     ) -> None:
+        inline = isinstance(executor, _InlineExecutor)
         repeats: Counter[str] = Counter()
         failures = 0
         finished = len(self.finished_trials)
@@ -977,11 +986,8 @@ class Study(StudyView):
             # durable before its trial runs, so a killed driver resumes it, never forgets it.
             journal.append(events)
             events.clear()
-            inline = isinstance(executor, _InlineExecutor)
             for trial in starting:
-                instance = self.instance(trial.params)
-                future = executor.submit(run_trial, objective, instance, self.metric, not inline)
-                futures[future] = trial
+                self._submit(executor, objective, trial, futures, inline)
             if not futures:
                 break
             done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
@@ -1024,6 +1030,17 @@ class Study(StudyView):
         if gate is not None and finished >= gate.after_trials:
             self._gate_open(journal, gate)
 
+    def _submit(
+        self,
+        executor: cf.Executor,
+        objective: Callable[[typing.Any], object],
+        trial: Trial,
+        futures: dict[cf.Future[typing.Any], Trial],
+        inline: bool,
+    ) -> None:
+        instance = self.instance(trial.params)
+        futures[executor.submit(run_trial, objective, instance, self.metric, not inline)] = trial
+
     def _interrupted(
         self,
         executor: cf.Executor,
@@ -1032,6 +1049,7 @@ class Study(StudyView):
         futures: dict[cf.Future[typing.Any], Trial],
         events: list[dict[str, typing.Any]],
         n_trials: int,
+        finish: Callable[[Trial, cf.Future[typing.Any]], dict[str, typing.Any]],
     ) -> typing.NoReturn:
         """Ctrl-C: let the trials in flight record where they are (their runs become
         ``interrupted``), journal them as interrupted, and raise :class:`tune.Interrupted`."""
@@ -1057,9 +1075,7 @@ class Study(StudyView):
                         process.terminate()
             for future, trial in futures.items():
                 if future.done():
-                    events.append(self._finish(trial, future))
-                    if trial.state in FINISHED:
-                        self.sampler.tell(FinishedTrial(trial.params, trial.value, trial.state))
+                    events.append(finish(trial, future))
                 else:
                     future.cancel()
                     trial.state = INTERRUPTED
@@ -1079,6 +1095,15 @@ class Study(StudyView):
             f"trials finished ({len(stopped)} in flight{': ' + numbers if numbers else ''}); "
             "run the same command again to resume"
         ) from None
+
+    def _finish_and_tell(
+        self, trial: Trial, future: cf.Future[typing.Any]
+    ) -> dict[str, typing.Any]:
+        """:meth:`_finish`, then the sampler learns the outcome (a Ctrl-C's last trials)."""
+        event = self._finish(trial, future)
+        if trial.state in FINISHED:
+            self.sampler.tell(FinishedTrial(trial.params, trial.value, trial.state))
+        return event
 
     def _finish(self, trial: Trial, future: cf.Future[typing.Any]) -> dict[str, typing.Any]:
         event: dict[str, typing.Any] = {"trial": trial.number, "hash": trial.hash, "at": _now()}

@@ -218,3 +218,53 @@ def test_study_show_and_runs_show_paused_and_promoted_trials_with_their_rung(roo
     study = tune.StudyView.read(root, "asha")
     assert dict(zip(frame.hash, frame.rung, strict=True)) == {t.hash: t.rung for t in study.trials}
     assert set(frame.status) == {"paused", "completed"}
+
+
+class InterruptFirstPromotion:
+    """The objective, with Ctrl-C in the first promoted run's second epoch of this rung (as in
+    the driver's own process, n_jobs=1)."""
+
+    def __init__(self) -> None:
+        self.fired = False
+
+    def __call__(self, instance):
+        budget = tune.epoch_budget()
+        if self.fired or budget is None or budget < 4:
+            return objective(instance)
+        self.fired = True
+        return train_until_interrupted(instance)
+
+
+def train_until_interrupted(instance):
+    from tests.tune.trainer import fit_one_epoch, load_model, metrics, save_model
+
+    with tune.Run(instance, stop=tune.max_epochs(MAX_EPOCHS)) as run:
+        w = run.restore(load_model)
+        for epoch in run.epochs():
+            if epoch == 4:
+                raise KeyboardInterrupt
+            w = fit_one_epoch(w, instance, epoch)
+            run.report(**metrics(w, instance))
+            run.checkpoint(w, save_model)
+    raise AssertionError("not interrupted")
+
+
+def test_ctrl_c_in_a_promoted_run_interrupts_the_study_and_it_resumes_at_that_rung(root):
+    with pytest.raises(tune.Interrupted, match="1 in flight") as caught:
+        _study(root).optimize(InterruptFirstPromotion(), n_trials=8)
+    assert caught.value.__suppress_context__  # one line, not a chain of tracebacks
+    study = _study(root)
+    (stopped,) = [t for t in study.trials if t.state == "interrupted"]
+    assert stopped.rung == 1  # paused at 2 epochs, promoted to 4, interrupted in epoch 4
+    result = tune.load_result(study.instance(stopped.params))
+    assert result.status is tune.INTERRUPTED and result.epochs == 3
+    study.optimize(objective, n_trials=8)
+    events = _events(root)
+    assert [e["trial"] for e in events if e["event"] == "resumed"] == [stopped.number]
+    check_asha_story(events, 8)
+    assert {t.state for t in study.trials} <= {"paused", "complete"}
+    rungs = (1, 2, 4, 8)
+    for trial in study.trials:  # each epoch once, the interrupted one's included
+        result = tune.load_result(study.instance(trial.params))
+        epochs = pd.read_csv(os.path.join(result.folder, "metrics.csv")).epoch.tolist()
+        assert epochs == list(range(1, rungs[trial.rung] + 1))

@@ -349,3 +349,41 @@ def test_ctrl_c_after_the_loop_leaves_the_outcome_alone(instance):
     with pytest.raises(tune.Interrupted, match="interrupted before epoch 1"), run:
         raise KeyboardInterrupt
     assert tune.load_result(other).status is tune.INTERRUPTED
+
+
+def _swallowed_ctrl_c(epoch_of_ctrl_c: int):
+    """An epoch-end hook doing what a worker's Ctrl-C handler does (record it) in a library
+    that then swallows the KeyboardInterrupt (as scikit-learn's partial_fit does)."""
+    from phyper.tune import _interrupts
+
+    class Swallowing(tune.EpochEndHook):
+        def on_epoch_end(self, *, epoch, **future_kwargs):
+            if epoch == epoch_of_ctrl_c:
+                _interrupts.request()
+                try:
+                    raise KeyboardInterrupt
+                except KeyboardInterrupt:
+                    pass  # swallowed
+
+    return Swallowing()
+
+
+def test_a_swallowed_ctrl_c_is_delivered_at_the_next_commit(instance):
+    run = tune.Run(instance, stop=tune.max_epochs(10), hooks=[_swallowed_ctrl_c(4)])
+    with pytest.raises(tune.Interrupted, match="before epoch 5"), run:
+        for _ in run.epochs():
+            run.report(loss=1.0)
+    result = tune.load_result(instance)
+    assert result.status is tune.INTERRUPTED and result.epochs == 4  # epoch 4 was committed
+    with tune.Run(instance, stop=tune.max_epochs(10)) as run:  # resumes, delivers nothing
+        epochs = [epoch for epoch in run.epochs() if run.report(loss=1.0) is None]
+    assert epochs == list(range(5, 11)) and run.result.status is tune.COMPLETED
+
+
+def test_a_swallowed_ctrl_c_in_the_last_epoch_leaves_the_outcome_alone(instance):
+    run = tune.Run(instance, stop=tune.max_epochs(3), hooks=[_swallowed_ctrl_c(3)])
+    with pytest.raises(tune.Interrupted, match="after it ended"), run:
+        for _ in run.epochs():
+            run.report(loss=1.0)
+    result = tune.load_result(instance)
+    assert result.status is tune.COMPLETED and result.epochs == 3

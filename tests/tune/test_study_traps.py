@@ -134,13 +134,33 @@ def test_a_script_without_the_main_guard_is_told_what_to_add(tmp_path):
 # ---------------------------------------------------------------------------- Ctrl-C
 
 
-def _driver(root: str, name: str, n_trials: int, stderr_path: str) -> subprocess.Popen:
+def _driver(
+    root: str, name: str, n_trials: int, stderr_path: str, *options: str
+) -> subprocess.Popen:
     env = {**os.environ, "SEARCH_SLEEP": "0.3"}  # ~2.4 s per trial: Ctrl-C lands mid-trial
     with open(stderr_path, "w") as stream:  # a file: an orphaned worker would hold a pipe
         return subprocess.Popen(
-            [sys.executable, SEARCH, root, name, str(n_trials), "2"], env=env,
+            [sys.executable, SEARCH, root, name, str(n_trials), "2", *options], env=env,
             stdout=subprocess.DEVNULL, stderr=stream, text=True, start_new_session=True,
         )  # fmt: skip
+
+
+def _check_one_line_and_no_process_left(driver: subprocess.Popen, log: str, name: str) -> None:
+    """What the person at the terminal sees after Ctrl-C: the driver's one traceback through
+    their own call, ending in the one line that says how to resume; no worker left behind."""
+    driver.wait(timeout=60)
+    stderr = pathlib.Path(log).read_text()
+    assert driver.returncode != 0
+    lines = stderr.strip().splitlines()
+    assert lines[-1].startswith(f"phyper.tune.Interrupted: study {name!r} interrupted with ")
+    assert lines[-1].endswith("; run the same command again to resume")
+    assert stderr.count("Traceback") == 1 and "concurrent/futures" not in stderr
+    assert "KeyboardInterrupt" not in stderr
+    deadline = time.monotonic() + 15
+    with pytest.raises(ProcessLookupError):
+        while time.monotonic() < deadline:
+            os.killpg(driver.pid, 0)
+            time.sleep(0.1)
 
 
 def _wait_for_training(root: str, process: subprocess.Popen) -> None:
@@ -172,16 +192,10 @@ def test_ctrl_c_marks_the_trials_in_flight_interrupted_and_they_resume(tmp_path,
         os.killpg(driver.pid, signal.SIGINT)  # as a terminal's Ctrl-C: driver and workers
     else:
         driver.send_signal(signal.SIGINT)  # the driver alone: it interrupts its workers
-    driver.wait(timeout=60)
-    stderr = pathlib.Path(log).read_text()
-    assert driver.returncode != 0
-    lines = stderr.strip().splitlines()
-    assert lines[-1].startswith(f"phyper.tune.Interrupted: study {name!r} interrupted with ")
-    assert lines[-1].endswith("in flight: 0, 1); run the same command again to resume")
-    # one traceback (the driver's, through the user's call), none from concurrent.futures
-    # or from the workers
-    assert stderr.count("Traceback") == 1 and "concurrent/futures" not in stderr
-    assert "KeyboardInterrupt" not in stderr
+    # no process is left behind: the workers (and the forkserver) end with the driver
+    _check_one_line_and_no_process_left(driver, log, name)
+    last_line = pathlib.Path(log).read_text().strip().splitlines()[-1]
+    assert last_line.endswith("in flight: 0, 1); run the same command again to resume")
     view = tune.StudyView.read(root, name)
     in_flight = [t for t in view.trials if t.state == "interrupted"]
     assert [t.number for t in in_flight] == [0, 1]
@@ -189,12 +203,6 @@ def test_ctrl_c_marks_the_trials_in_flight_interrupted_and_they_resume(tmp_path,
     for trial in in_flight:
         result = tune.load_result(os.path.join(root, "all", trial.hash))
         assert result.status is tune.INTERRUPTED and result.error is None
-    # no process is left behind: the workers (and the forkserver) end with the driver
-    deadline = time.monotonic() + 15
-    with pytest.raises(ProcessLookupError):
-        while time.monotonic() < deadline:
-            os.killpg(driver.pid, 0)
-            time.sleep(0.1)
     # the same command resumes the interrupted trials under their own numbers, from their
     # checkpoints: each epoch of each trial appears once
     final = subprocess.run(
@@ -209,6 +217,63 @@ def test_ctrl_c_marks_the_trials_in_flight_interrupted_and_they_resume(tmp_path,
     for trial in view.trials:
         frame = pd.read_csv(os.path.join(root, "all", trial.hash, "metrics.csv"))
         assert frame.epoch.tolist() == list(range(1, 9))
+
+
+@pytest.mark.parametrize("to_group", [True, False], ids=["process group", "driver only"])
+def test_ctrl_c_during_successive_halving_interrupts_and_the_rungs_resume(tmp_path, to_group):
+    from tests.tune.search import HALVING
+    from tests.tune.test_halving import check_asha_story
+
+    root, name = str(tmp_path / "derived_data"), "halving-ctrl-c"
+    log = str(tmp_path / "stderr.txt")
+    driver = _driver(root, name, 8, log, "--halving")
+    _wait_for_running(root, driver)
+    if to_group:
+        os.killpg(driver.pid, signal.SIGINT)
+    else:
+        driver.send_signal(signal.SIGINT)
+    _check_one_line_and_no_process_left(driver, log, name)
+    view = tune.StudyView.read(root, name)
+    states = {t.number: t.state for t in view.trials}
+    interrupted = sorted(n for n, state in states.items() if state == "interrupted")
+    assert interrupted and set(states.values()) <= {"interrupted", "paused", "complete"}
+    for number in interrupted:
+        result = tune.load_result(os.path.join(root, "all", view.trials[number].hash))
+        assert result.status in (tune.INTERRUPTED, tune.PAUSED)
+    # the same command resumes them under their own numbers, with the same rungs
+    final = subprocess.run(
+        [sys.executable, SEARCH, root, name, "8", "2", "--halving"], capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+    assert final.returncode == 0, final.stderr
+    events = _events(root, name)
+    assert [e["trial"] for e in events if e["event"] == "resumed"] == interrupted
+    check_asha_story(events, 8, eta=HALVING["eta"])
+    view = tune.StudyView.read(root, name)
+    assert {t.state for t in view.trials} <= {"paused", "complete"}
+    rungs = tune.SuccessiveHalving(**HALVING).rungs(0)
+    for trial in view.trials:  # each epoch trained once, up to the trial's rung
+        metrics = pd.read_csv(os.path.join(root, "all", trial.hash, "metrics.csv"))
+        assert metrics.epoch.tolist() == list(range(1, rungs[trial.rung] + 1))
+
+
+def _wait_for_running(root: str, process: subprocess.Popen) -> None:
+    """Until two trials' runs are running (a rung of one epoch leaves no time to wait for a
+    committed epoch)."""
+    deadline = time.monotonic() + 90
+    folder = os.path.join(root, "all")
+    while time.monotonic() < deadline and process.poll() is None:
+        running = 0
+        for name in os.listdir(folder) if os.path.isdir(folder) else []:
+            try:
+                with open(os.path.join(folder, name, "run.json")) as stream:
+                    running += json.load(stream)["status"] == "running"
+            except (OSError, ValueError):
+                continue
+        if running >= 2:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the study's trials did not start training")
 
 
 def interrupting(instance) -> float:
