@@ -71,13 +71,12 @@ def sqlite_wal(path: str, synchronous: str) -> SQLitePersister:
     return persister
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", type=int, default=500, help="steps per persister in all")
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--dir", default=None, help="where the files go (default: a temp dir)")
-    arguments = parser.parse_args()
-    folder = tempfile.mkdtemp(dir=arguments.dir, prefix="bench_burr_")
+def measure(
+    steps: int = 500, rounds: int = 10, directory: str | None = None
+) -> list[tuple[str, float, float]]:
+    """``(persister, median, mean)`` seconds per ``app.step()``; the third row is the target
+    (Burr's SQLitePersister on a WAL connection, synchronous=FULL)."""
+    folder = tempfile.mkdtemp(dir=directory, prefix="bench_burr_")
     try:
         default_sqlite = SQLitePersister(os.path.join(folder, "default.db"))
         default_sqlite.initialize()
@@ -104,8 +103,8 @@ def main() -> None:
             for _ in range(10):
                 app.step()
         times: list[list[float]] = [[] for _ in apps]
-        block = max(1, arguments.steps // arguments.rounds)
-        for _ in range(arguments.rounds):
+        block = max(1, steps // rounds)
+        for _ in range(rounds):
             for app, figures in zip(apps, times, strict=True):
                 for _ in range(block):
                     start = time.perf_counter()
@@ -113,17 +112,29 @@ def main() -> None:
                     figures.append(time.perf_counter() - start)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    medians = [statistics.median(figures) for figures in times]
     # the mean counts what happens now and then (SQLite's checkpoints, phyper's batched
     # history flushes), which a median hides
-    means = [statistics.fmean(figures) for figures in times]
-    print(f"one app.step() with each persister, {len(times[0])} steps each, interleaved")
+    return [
+        (name, statistics.median(figures), statistics.fmean(figures))
+        for (name, _, _), figures in zip(contenders, times, strict=True)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=500, help="steps per persister in all")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--dir", default=None, help="where the files go (default: a temp dir)")
+    arguments = parser.parse_args()
+    rows = measure(arguments.steps, arguments.rounds, arguments.dir)
+    _, target_median, target_mean = rows[2]
+    print(f"one app.step() with each persister, {arguments.steps} steps each, interleaved")
     print("(ratios: to Burr's SQLitePersister on a WAL connection, synchronous=FULL)")
     print(f"{'persister':<42} {'median':>9} {'ratio':>6} {'mean':>9} {'ratio':>6}")
-    for (name, _, _), median, mean in zip(contenders, medians, means, strict=True):
+    for name, median, mean in rows:
         print(
-            f"{name:<42} {median * 1e6:>6.0f} us {median / medians[2]:>5.2f}x "
-            f"{mean * 1e6:>6.0f} us {mean / means[2]:>5.2f}x"
+            f"{name:<42} {median * 1e6:>6.0f} us {median / target_median:>5.2f}x "
+            f"{mean * 1e6:>6.0f} us {mean / target_mean:>5.2f}x"
         )
 
 

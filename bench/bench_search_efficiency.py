@@ -339,6 +339,7 @@ def main() -> int:
     parser.add_argument("--dir", help="where the stores go (default: /dev/shm, else /tmp)")
     parser.add_argument("--only-seeds", help="comma-separated seeds this process trains")
     parser.add_argument("--save", help="a folder keeping each seed's timelines (resumable)")
+    parser.add_argument("--redo", default="", help="methods to run again even if saved")
     options = parser.parse_args()
     seeds = 3 if options.quick else options.seeds
     budget = 200 if options.quick else options.budget
@@ -358,9 +359,12 @@ def main() -> int:
     try:
         timelines: dict[str, list[list[float]]] = {m: [] for m in methods}
         for seed in mine:
-            saved = _saved(options.save, seed, budget)
-            if saved is None or set(saved) < set(methods):
-                saved = {m: run_method(m, seed, work, budget) for m in methods}
+            saved = _saved(options.save, seed, budget) or {}
+            redo = {m for m in methods if m not in saved} | set(
+                filter(None, options.redo.split(","))
+            )
+            if redo:
+                saved.update({m: run_method(m, seed, work, budget) for m in sorted(redo)})
                 _save(options.save, seed, budget, saved)
             best = min(min(saved[m]) for m in methods)
             line = ", ".join(f"{m} {min(saved[m]):.4f}" for m in methods)

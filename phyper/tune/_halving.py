@@ -204,7 +204,8 @@ def _start_sampler(study: Study) -> list[Trial]:
         if trial.value is None and trial.state in (RUNNING, INTERRUPTED):
             sampler.running(trial.params)
         else:
-            sampler.tell(FinishedTrial(trial.params, trial.value, trial.state))
+            budget = _budget(study, trial)
+            sampler.tell(FinishedTrial(trial.params, trial.value, trial.state, budget))
     prior = study._prior_knowledge()
     for params, value in prior:
         sampler.tell(FinishedTrial(params, value, "prior"))
@@ -367,7 +368,7 @@ def _finish(
         epochs = outcome.epochs if outcome.epochs is not None else rungs[target]
         reached = rung_index(rungs, epochs)
         trial.rung = reached if reached is not None else trial.rung
-    finished = FinishedTrial(trial.params, trial.value, trial.state)
+    finished = FinishedTrial(trial.params, trial.value, trial.state, _budget(study, trial))
     if trial.number in told:
         sampler.update(finished)  # the value at a higher rung replaces the lower one
     else:
@@ -384,6 +385,13 @@ def _finish(
         "metrics": trial.metrics,
         "duration": trial.duration,  # busy seconds over all its rungs
     }
+
+
+def _budget(study: Study, trial: Trial) -> int | None:
+    """The epochs behind a trial's value: its rung's, as a model-based sampler weighs it."""
+    if trial.rung is None or trial.value is None:
+        return None
+    return int(study.scheduler.rungs(trial.bracket or 0)[trial.rung])  # type: ignore[union-attr]
 
 
 # --------------------------------------------------------------------------- for `runs`

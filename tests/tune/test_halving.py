@@ -167,17 +167,25 @@ def test_tpe_learns_the_value_at_the_highest_rung_reached(root):
     study = _study(root, "tpe", sampler=sampler)
     study.optimize(objective, n_trials=10)
     check_asha_story(_events(root, "tpe"), 10)
-    # Optuna's record holds each configuration once, with the value at its highest rung (the
-    # updates since the last ask are applied at the next one)
+    # Optuna's record holds each configuration that reached the model's rung once, with the
+    # value at its highest rung (as BOHB: the highest rung that n_startup_trials reached)
     sampler.ask()
     known = {
         tuple(sorted(t.params.items())): t.value
         for t in sampler._study.get_trials(deepcopy=False)
-        if t.state.is_finished()
+        if t.state.name == "COMPLETE"
     }
-    assert len(known) == len(study.trials)
-    for trial in study.trials:
-        assert known[tuple(sorted(trial.params.items()))] == pytest.approx(trial.value)
+    rungs = (1, 2, 4, 8)
+    reached = sorted((rungs[t.rung] for t in study.trials), reverse=True)
+    floor = reached[2]  # the third highest: 3 configurations reached it
+    expected = {
+        tuple(sorted(t.params.items())): t.value
+        for t in study.trials
+        if rungs[t.rung] >= floor
+    }
+    assert len(expected) >= 3 and known.keys() == expected.keys()
+    for key, value in expected.items():
+        assert known[key] == pytest.approx(value)
 
 
 def test_update_replaces_a_told_value_in_optuna():
@@ -196,6 +204,42 @@ def test_update_replaces_a_told_value_in_optuna():
     sampler.ask()
     values = [t.value for t in sampler._study.get_trials(deepcopy=False) if t.state.is_finished()]
     assert values == [1.0]
+
+
+def test_tpe_models_the_highest_rung_that_enough_configurations_reached():
+    """As BOHB: with values told at budgets (rungs), the model learns from the configurations
+    that reached the highest budget with at least n_startup_trials of them, newest values."""
+    pytest.importorskip("optuna")
+    import phyper
+
+    class Net(phyper.Parser):
+        x = 0.5
+
+    space = tune.SearchSpace.check(Net(), {"x": tune.uniform(0.0, 1.0)})
+    sampler = tune.TPESampler(seed=0, n_startup_trials=4)
+    sampler.start(space, "minimize")
+
+    def modelled() -> dict[float, float]:
+        sampler.ask()
+        trials = sampler._study.get_trials(deepcopy=False)
+        return {t.params["x"]: t.value for t in trials if t.state.name == "COMPLETE"}
+
+    configurations = [sampler.ask() for _ in range(10)]
+    for number, params in enumerate(configurations):
+        sampler.tell(tune.FinishedTrial(params, 10.0 + number, "paused", budget=1))
+    assert len(modelled()) == 10  # nothing reached a higher rung: all of rung 1
+    for number, params in enumerate(configurations[:3]):
+        sampler.update(tune.FinishedTrial(params, 5.0 + number, "paused", budget=3))
+    assert len(modelled()) == 10  # 3 at rung 3 are too few to model: still rung 1 and up
+    sampler.update(tune.FinishedTrial(configurations[3], 8.0, "paused", budget=3))
+    model = modelled()  # 4 reached rung 3: the model is theirs, with their rung-3 values
+    assert sorted(model.values()) == [5.0, 6.0, 7.0, 8.0]
+    # an outcome from elsewhere (a full training) always counts; one below the floor does not
+    extra = sampler.ask()
+    sampler.tell(tune.FinishedTrial(extra, 0.5, "from_store"))
+    low = sampler.ask()
+    sampler.tell(tune.FinishedTrial(low, 0.1, "paused", budget=1))
+    assert sorted(modelled().values()) == [0.5, 5.0, 6.0, 7.0, 8.0]
 
 
 def test_study_show_and_runs_show_paused_and_promoted_trials_with_their_rung(root):

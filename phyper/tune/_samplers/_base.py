@@ -23,12 +23,15 @@ Direction = typing.Literal["minimize", "maximize"]
 
 @dataclass(frozen=True)
 class FinishedTrial:
-    """A trial whose outcome is known: its searched values, its value (None when it failed)
-    and its state (``complete``, ``stopped_early``, ``from_store``, ``prior``, ``failed``)."""
+    """A trial whose outcome is known: its searched values, its value (None when it failed),
+    its state (``complete``, ``stopped_early``, ``from_store``, ``prior``, ``failed``,
+    ``paused``) and, with successive halving, its ``budget``: the epochs of the rung the value
+    was measured at (None: a full training, or an outcome from elsewhere)."""
 
     params: dict[str, object]
     value: float | None
     state: str
+    budget: int | None = None
 
 
 class BaseSampler(abc.ABC):

@@ -75,6 +75,13 @@ class OptunaSampler(BaseSampler):
         self._asked: dict[tuple[tuple[str, str, object], ...], list[typing.Any]] = {}
         # newer outcomes of trials told before (successive halving): applied at the next ask
         self._updates: dict[tuple[tuple[str, str, object], ...], FinishedTrial] = {}
+        # With successive halving (outcomes told with a budget), as BOHB does: the model learns
+        # from the configurations that reached the highest budget (rung) at which there are
+        # enough of them, each with its newest value; ``_floor`` is that budget.
+        self._observed: dict[tuple[tuple[str, str, object], ...], FinishedTrial] = {}
+        self._budgeted = False
+        self._floor = 0
+        self._stale = False  # the Optuna study no longer holds the model: rebuild at the ask
 
     def _encode(self, params: dict[str, object]) -> dict[str, object]:
         return {
@@ -90,8 +97,18 @@ class OptunaSampler(BaseSampler):
 
     def tell(self, trial: FinishedTrial) -> None:
         states = self._optuna.trial.TrialState
+        key = params_key(trial.params)
+        self._observed[key] = trial
+        if trial.budget is not None and not self._budgeted:
+            self._budgeted = self._stale = True  # from now on the model is built by budget
+        if self._budgeted and not self._in_model(trial):
+            # not among what the model learns from (yet): an asked trial is closed unscored
+            asked = self._asked.get(key)
+            if asked:
+                self._study.tell(asked.pop(), state=states.FAIL)
+            return
         failed = trial.value is None
-        asked = self._asked.get(params_key(trial.params))
+        asked = self._asked.get(key)
         if asked:
             # a trial this sampler proposed: close it in Optuna, never leave it RUNNING
             optuna_trial = asked.pop()
@@ -110,8 +127,50 @@ class OptunaSampler(BaseSampler):
         )
 
     def update(self, trial: FinishedTrial) -> None:
-        if trial.value is not None:
+        if trial.value is None:
+            return
+        if trial.budget is not None or self._budgeted:
+            self._observed[params_key(trial.params)] = trial
+            self._budgeted = self._stale = True
+        else:
             self._updates[params_key(trial.params)] = trial
+
+    def _in_model(self, trial: FinishedTrial) -> bool:
+        return trial.value is not None and (trial.budget is None or trial.budget >= self._floor)
+
+    def _budget_floor(self) -> int:
+        """The highest budget reached by enough configurations for the sampler to model them
+        (its random start-up count, e.g. TPE's ``n_startup_trials``; else one more than the
+        number of dimensions, as BOHB); 0 while no budget has enough."""
+        needed = int(getattr(self.sampler, "_n_startup_trials", len(self._distributions) + 1))
+        reached = sorted(
+            (t.budget for t in self._observed.values() if t.value is not None and t.budget),
+            reverse=True,
+        )
+        unbudgeted = sum(t.value is not None and t.budget is None for t in self._observed.values())
+        for position, budget in enumerate(reached):
+            if position + 1 + unbudgeted >= needed:
+                return budget
+        return 0
+
+    def _build_model(self) -> None:
+        """A fresh in-memory Optuna study holding what the model learns from now."""
+        states = self._optuna.trial.TrialState
+        self._floor = self._budget_floor()
+        study = self._optuna.create_study(direction=self.direction, sampler=self.sampler)
+        for trial in self._observed.values():
+            if self._in_model(trial):
+                study.add_trial(
+                    self._optuna.trial.create_trial(
+                        params=self._encode(trial.params),
+                        distributions=self._distributions,
+                        value=trial.value,
+                        state=states.COMPLETE,
+                    )
+                )
+        self._study = study
+        self._asked = {}
+        self._stale = False
 
     def _rebuild(self) -> None:
         """A finished Optuna trial cannot change its value: copy the finished trials into a
@@ -136,7 +195,10 @@ class OptunaSampler(BaseSampler):
         self._asked = {}
 
     def ask(self) -> dict[str, object] | None:
-        if self._updates:
+        if self._budgeted:
+            if self._stale or self._budget_floor() != self._floor:
+                self._build_model()
+        elif self._updates:
             self._rebuild()
         optuna_trial = self._study.ask(self._distributions)
         params = self._decode(optuna_trial.params)
