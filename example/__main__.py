@@ -24,6 +24,7 @@ gate after ``--after`` epochs (default 5): it exits with code 3 while the gate w
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from example import config
@@ -81,9 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.step == "review":
         from example.train import review_model
 
-        return _training_exit_code(
-            review_model(instances[0].replace(seed=arguments.seed), arguments.after)
-        )
+        result = review_model(instances[0].replace(seed=arguments.seed), arguments.after)
+        if result.status == "completed":
+            print(f"review {run_line(result)}")
+        return _training_exit_code(result)
 
     if arguments.step in PER_HASH_STEPS:
         resource = PER_HASH_STEPS[arguments.step]
@@ -139,8 +141,7 @@ def _burr_train(instance, review_after: int | None) -> int:
     print(f"burr-train {instance.get_instance_hash()}: {outcome['status']} {state['iterations']}")
     if outcome["status"] == "awaiting_decision":
         print(
-            f"the application waits at gate {GATE!r}: answer with `phyper decide "
-            f"{instance.get_instance_hash()[:12]} --go` (or --no-go), then run this again",
+            f"the application waits at gate {GATE!r}: " + decide_hint(instance.get_instance_hash()),
             file=sys.stderr,
         )
         return AWAITING_DECISION_EXIT
@@ -167,14 +168,28 @@ def run_line(result) -> str:
     return text
 
 
+def decide_hint(run_hash: str) -> str:
+    """How to answer the gate, with the commands as they can be typed here: phyper from this
+    interpreter's environment (often not on PATH, e.g. .venv/bin), then this command again."""
+    import shutil
+
+    phyper = os.path.join(os.path.dirname(sys.executable), "phyper")
+    if not os.path.exists(phyper) or shutil.which("phyper") == phyper:
+        phyper = "phyper"
+    elif not os.path.relpath(phyper).startswith(".."):
+        phyper = os.path.relpath(phyper)
+    again = " ".join(["python -m example", *sys.argv[1:]])
+    return (
+        f"answer with `{phyper} decide {run_hash[:12]} --go` (or --no-go), then run `{again}` again"
+    )
+
+
 def _training_exit_code(result) -> int:
     from phyper import tune
 
     if result.status == tune.AWAITING_DECISION:
         print(
-            f"the run waits at gate {result.gate!r}: answer with "
-            f"`phyper decide {result.hash[:12]} --go` (or --no-go), then run this again",
-            file=sys.stderr,
+            f"the run waits at gate {result.gate!r}: " + decide_hint(result.hash), file=sys.stderr
         )
         return AWAITING_DECISION_EXIT
     if result.status != tune.COMPLETED:

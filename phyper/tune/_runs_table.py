@@ -23,10 +23,9 @@ import math
 import os
 import typing
 
-from .._store import INFO_FILE, display_value, read_info_file
+import pandas as pd
 
-if typing.TYPE_CHECKING:
-    import pandas as pd
+from .._store import INFO_FILE, display_value, read_info_file
 
 MIN_PREFIX = 6
 GAP = "  "
@@ -77,7 +76,9 @@ def compact_time(text: object, now: datetime.datetime | None = None) -> str:
 
 
 def _cell(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
         return ""
     if isinstance(value, bool):
         return str(value)
@@ -92,9 +93,12 @@ def _all_numbers(values: typing.Iterable[object]) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
-def varying_hyperparameters(folders: typing.Sequence[str]) -> dict[str, list[object]]:
-    """The key hyperparameters whose values differ between the runs in ``folders``, read from
-    their metadata files (a folder without a readable one has no values), in name order."""
+def varying_hyperparameters(
+    folders: typing.Sequence[str], every: bool = False
+) -> dict[str, list[object]]:
+    """The key hyperparameters whose values differ between the runs in ``folders`` (with
+    ``every``, all of them), read from their metadata files (a folder without a readable one
+    has no values), in name order."""
     found: list[dict[str, object]] = []
     for folder in folders:
         try:
@@ -107,15 +111,15 @@ def varying_hyperparameters(folders: typing.Sequence[str]) -> dict[str, list[obj
     varying = {}
     for name in names:
         column = [values.get(name) for values in found]
-        if len({repr(value) for value in column}) > 1:
+        if every or len({repr(value) for value in column}) > 1:
             varying[name] = column
     return varying
 
 
 def _left_out_note(names: list[str], width: int) -> str:
     """``(3 more columns: a, b, c; --wide shows them)``, names cut to fit ``width``."""
-    end = "; --wide shows them)"
-    note = f"({len(names)} more columns: "
+    end = "; --wide shows them)" if len(names) > 1 else "; --wide shows it)"
+    note = f"({len(names)} more column{'s' if len(names) > 1 else ''}: "
     for position, name in enumerate(names):
         text = name if position == len(names) - 1 else name + ", "
         if len(note) + len(text) + len(end) > width and position:
@@ -135,15 +139,23 @@ def format_runs(
     """The table of ``frame`` (the rows of :func:`phyper.tune.runs`) for a terminal ``width``
     characters wide; ``every_hash``: the hashes prefixes must tell apart (default: the rows');
     ``first``: the columns that get the width first (``phyper study show`` passes its own)."""
-    if wide:
-        return frame.astype(object).fillna("").to_string(index=False)
     rows = len(frame)
+    # every key hyperparameter with --wide, or of a single run (the one to judge): else only
+    # those that tell the listed runs apart
+    hyperparameters = (
+        varying_hyperparameters([str(f) for f in frame["folder"]], every=wide or rows < 2)
+        if "folder" in frame
+        else {}
+    )
+    if wide:
+        table = frame.astype(object)
+        for name, values in hyperparameters.items():
+            if name not in table:  # a run column of the same name wins
+                table[name] = [_cell(v) for v in values]
+        return table.map(_cell).to_string(index=False)
     columns: dict[str, list[str]] = {}
     hashes = [str(h) for h in frame["hash"]] if "hash" in frame else []
     length = shortest_unique_prefixes(list(every_hash or hashes))
-    hyperparameters = (
-        varying_hyperparameters([str(f) for f in frame["folder"]]) if "folder" in frame else {}
-    )
     for name in frame.columns:
         if name in NEVER_SHOWN:
             continue

@@ -48,6 +48,7 @@ def test_the_default_table_fits_the_width_and_shows_what_varies(store, monkeypat
     row = next(line for line in lines if line.startswith(prefix + " "))
     assert "awaiting_decision" in row and "review" in row and "0.025" in row
     assert "+00:00" not in text and waiting.get_instance_hash() not in text  # compact
+    assert "<NA>" not in text and "rung" not in header  # no study: no rung, not a column of NA
 
 
 def test_a_narrow_terminal_keeps_the_first_columns_and_names_the_rest(store, monkeypatch):
@@ -92,3 +93,21 @@ def test_compact_times():
         "%Y-%m-%d"
     )
     assert compact_time(None) == "" and compact_time("not a time") == "not a time"
+
+
+def test_wide_shows_every_key_hyperparameter_and_no_missing_marker(store, monkeypatch):
+    root, _ = store
+    text = run_command("runs", "--root", root, "--wide", columns=400, monkeypatch=monkeypatch)
+    header = text.splitlines()[0].split()
+    assert {"seed", "lr", "folder", "rung"} <= set(header)  # what --wide promises
+    assert "<NA>" not in text and "nan" not in text.lower().split()
+
+
+def test_a_single_run_shows_its_hyperparameters(store, monkeypatch):
+    root, waiting = store
+    text = run_command(
+        "runs", "--root", root, "--status", "awaiting_decision", monkeypatch=monkeypatch
+    )
+    header, row = text.splitlines()[:2]
+    assert {"seed", "lr"} <= set(header.split())  # nothing varies in one row: all of them
+    assert "0.025" in row and "<NA>" not in text

@@ -194,15 +194,18 @@ def test_ctrl_c_marks_the_trials_in_flight_interrupted_and_they_resume(tmp_path,
         driver.send_signal(signal.SIGINT)  # the driver alone: it interrupts its workers
     # no process is left behind: the workers (and the forkserver) end with the driver
     _check_one_line_and_no_process_left(driver, log, name)
+    # trials 0 and 1 were training; trial 2 was queued for the first worker to free up
     last_line = pathlib.Path(log).read_text().strip().splitlines()[-1]
-    assert last_line.endswith("in flight: 0, 1); run the same command again to resume")
+    assert last_line.endswith("in flight: 0, 1, 2); run the same command again to resume")
     view = tune.StudyView.read(root, name)
     in_flight = [t for t in view.trials if t.state == "interrupted"]
-    assert [t.number for t in in_flight] == [0, 1]
-    assert view.summary()["interrupted"] == 2
-    for trial in in_flight:
+    assert [t.number for t in in_flight] == [0, 1, 2]
+    assert view.summary()["interrupted"] == 3
+    for trial in in_flight[:2]:
         result = tune.load_result(os.path.join(root, "all", trial.hash))
         assert result.status is tune.INTERRUPTED and result.error is None
+    # the queued trial was not started after Ctrl-C: the worker that took it saw the marker
+    assert not os.path.exists(os.path.join(root, "all", in_flight[2].hash, "metrics.csv"))
     # the same command resumes the interrupted trials under their own numbers, from their
     # checkpoints: each epoch of each trial appears once
     final = subprocess.run(
@@ -211,7 +214,7 @@ def test_ctrl_c_marks_the_trials_in_flight_interrupted_and_they_resume(tmp_path,
     )  # fmt: skip
     assert final.returncode == 0, final.stderr
     events = _events(root, name)
-    assert [e["trial"] for e in events if e["event"] == "resumed"] == [0, 1]
+    assert [e["trial"] for e in events if e["event"] == "resumed"] == [0, 1, 2]
     view = tune.StudyView.read(root, name)
     assert [t.state for t in view.trials] == ["complete"] * 6
     for trial in view.trials:
