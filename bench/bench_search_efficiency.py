@@ -2,7 +2,7 @@
 best any method finds, with successive halving against random search, median stopping and
 Optuna's own TPE with its Hyperband pruner, on the same objective.
 
-    python bench/bench_search_efficiency.py [--quick] [--seeds 10] [--budget 400]
+    python bench/bench_search_efficiency.py [--quick] [--seeds 10] [--budget 2000]
         [--only-seeds 0,1,2] [--save DIR]
 
 ``--save DIR`` keeps each seed's timelines there as it finishes (a rerun skips the seeds
@@ -358,7 +358,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 seeds, a budget of 200 epochs")
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--budget", type=int, default=400, help="epochs per method and seed")
+    parser.add_argument("--budget", type=int, default=2000, help="epochs per method and seed")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--skip-busy", action="store_true")
     parser.add_argument("--busy-trials", type=int, default=40, help="halving configurations")

@@ -35,6 +35,11 @@ def recorded_sweep() -> str:
     return os.path.join(RESULTS, "sweep.yaml")
 
 
+def cross_validated_score(instance: Instance) -> str:
+    """One cross-validated model's score, in its own hash folder (the store says it is done)."""
+    return os.path.join(instance.get_resources_path("cross_validated_model"), "score.json")
+
+
 def cross_validation_scores() -> str:
     return os.path.join(RESULTS, "cross_validation_scores.csv")
 

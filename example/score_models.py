@@ -7,6 +7,8 @@ epoch's validation loss, and it is named by its ``cross_validated_model`` hash.
 
 from __future__ import annotations
 
+import json
+import pathlib
 import shutil
 
 import pandas as pd
@@ -21,6 +23,11 @@ def best_epoch(instance: Instance) -> pd.Series:
     """The metrics of the epoch whose weights were kept (the lowest validation loss)."""
     metrics = pd.read_csv(paths.training_metrics(instance))
     return metrics.loc[metrics.validation_loss.idxmin()]
+
+
+def _plain(value: object) -> object:
+    """A JSON value (numpy scalars become Python's)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def compute_score_for_each_model(instances: list[Instance], sweep: str) -> pd.DataFrame:
@@ -38,15 +45,20 @@ def compute_score_for_each_model(instances: list[Instance], sweep: str) -> pd.Da
             )
         assert {f.get_instance_hash("cross_validated_model") for f in folds} == {model_hash}
         best = pd.DataFrame([best_epoch(f) for f in folds])
-        rows.append(
-            {
-                "cross_validated_model_hash": model_hash,
-                **combination.to_dict(),
-                "average_validation_loss": best.validation_loss.mean(),
-                "average_validation_accuracy": best.validation_accuracy.mean(),
-                "n_folds": len(folds),
-            }
-        )
+        row = {
+            "cross_validated_model_hash": model_hash,
+            **combination.to_dict(),
+            "average_validation_loss": float(best.validation_loss.mean()),
+            "average_validation_accuracy": float(best.validation_accuracy.mean()),
+            "n_folds": len(folds),
+        }
+        rows.append(row)
+        # each model's score in its own folder too, with its metadata: `phyper status` and
+        # `phyper describe` then see the cross-validated models as done
+        Instance.generate_instance_info_files(folds[:1], resource_names=["cross_validated_model"])
+        document = json.dumps({k: _plain(v) for k, v in row.items()}, indent=2)
+        with phyper.atomic_output(paths.cross_validated_score(folds[0])) as temporary:
+            pathlib.Path(temporary).write_text(document + "\n")
     scores = pd.DataFrame(rows).sort_values("average_validation_loss", kind="stable")
     save_table(scores, paths.cross_validation_scores())
     with phyper.atomic_output(paths.recorded_sweep()) as temporary:

@@ -69,9 +69,13 @@ def test_results_are_complete_and_self_describing(workspace):
     grid = {instance.get_instance_hash() for instance in instances}
     folders = {p.name for p in (folder / "derived_data" / "all").iterdir()}
     assert len(grid) == 90 and folders == grid | searched  # trials have folders of their own
-    assert len(infos) == len(folders) + 3 + 6
+    assert len(infos) == len(folders) + 3 + 6 + 18  # + each cross-validated model's folder
     metrics = pd.read_csv(next((folder / "derived_data" / "all").glob("*/training_metrics.csv")))
     assert list(metrics.epoch) == [1, 2]
+    # after a green run, the store agrees: every folder of every resource holds its results
+    status = _phyper(folder, "status", "example/config.py")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.splitlines()[-1].endswith("(100%), 0 missing"), status.stdout
 
 
 def test_rerun_has_nothing_to_do(workspace):
