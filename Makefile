@@ -38,7 +38,7 @@ wheel-smoke: $(STAMP)
 # Last, one more model trained up to a go/no-go gate (exit code 3: it waits for a decision),
 # and the command that opens the dashboard over the results.
 demo: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake all
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake all halving
 	$(BIN)/python -m example.render_notebook
 	$(BIN)/python -m example review || test $$? -eq 3
 	@echo

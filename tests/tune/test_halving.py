@@ -179,9 +179,7 @@ def test_tpe_learns_the_value_at_the_highest_rung_reached(root):
     reached = sorted((rungs[t.rung] for t in study.trials), reverse=True)
     floor = reached[2]  # the third highest: 3 configurations reached it
     expected = {
-        tuple(sorted(t.params.items())): t.value
-        for t in study.trials
-        if rungs[t.rung] >= floor
+        tuple(sorted(t.params.items())): t.value for t in study.trials if rungs[t.rung] >= floor
     }
     assert len(expected) >= 3 and known.keys() == expected.keys()
     for key, value in expected.items():

@@ -104,7 +104,7 @@ def test_wide_shows_every_key_hyperparameter_and_no_missing_marker(store, monkey
 
 
 def test_a_single_run_shows_its_hyperparameters(store, monkeypatch):
-    root, waiting = store
+    root, _ = store
     text = run_command(
         "runs", "--root", root, "--status", "awaiting_decision", monkeypatch=monkeypatch
     )
