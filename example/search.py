@@ -117,8 +117,12 @@ def run_search(
 
 def describe(study: tune.Study) -> str:
     best = study.best_trial
+    paused = sum(t.state == "paused" for t in study.trials)
+    trials = f"{len(study.finished_trials)} trials" + (
+        f" (+{paused} paused at a rung)" if paused else ""
+    )
     return (
-        f"{study.name}: {len(study.finished_trials)} trials ({study.answered_from_store} answered "
+        f"{study.name}: {trials} ({study.answered_from_store} answered "
         f"from the store, {study.prior_knowledge} results known beforehand); best "
         f"{study.metric} {best.value:.4f} at {best.params} ({best.hash})"
     )
