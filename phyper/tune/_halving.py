@@ -323,14 +323,7 @@ class HalvingLoop:
             if interrupted:
                 raise KeyboardInterrupt
             if failures >= study.max_consecutive_failures:
-                journal.append(events)
-                events.clear()
-                last = next(t for t in reversed(study.trials) if t.state == FAILED)
-                raise StudyError(
-                    f"study {study.name!r}: {failures} trials failed in a row; the last, trial "
-                    f"{last.number} ({last.hash}), with {last.error}. Fix the objective and "
-                    "start the study again: finished and paused trials are kept"
-                )
+                study._stop_after_failures(journal, events, failures, "finished and paused trials")
 
 
 def _finish(

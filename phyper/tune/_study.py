@@ -1041,16 +1041,22 @@ class Study(StudyView):
                     "metric) in its result; fix it and start the study again"
                 )
             if failures >= self.max_consecutive_failures:
-                journal.append(events)
-                events.clear()
-                last = next(t for t in reversed(self.trials) if t.state == FAILED)
-                raise StudyError(
-                    f"study {self.name!r}: {failures} trials failed in a row; the last, trial "
-                    f"{last.number} ({last.hash}), with {last.error}. Fix the objective and "
-                    "start the study again: finished trials are kept"
-                )
+                self._stop_after_failures(journal, events, failures, "finished trials")
         if gate is not None and finished >= gate.after_trials:
             self._gate_open(journal, gate)
+
+    def _stop_after_failures(
+        self, journal: Journal, events: list[dict[str, typing.Any]], failures: int, kept: str
+    ) -> typing.NoReturn:
+        """``max_consecutive_failures`` trials failed in a row: journal what is known, stop."""
+        journal.append(events)
+        events.clear()
+        last = next(t for t in reversed(self.trials) if t.state == FAILED)
+        raise StudyError(
+            f"study {self.name!r}: {failures} trials failed in a row; the last, trial "
+            f"{last.number} ({last.hash}), with {last.error}. Fix the objective and "
+            f"start the study again: {kept} are kept"
+        )
 
     def _submit(
         self,

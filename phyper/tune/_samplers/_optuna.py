@@ -73,13 +73,12 @@ class OptunaSampler(BaseSampler):
             else:
                 raise TypeError(f"no Optuna distribution for {name!r} = {dimension!r}")
         self._asked: dict[tuple[tuple[str, str, object], ...], list[typing.Any]] = {}
-        # newer outcomes of trials told before (successive halving): applied at the next ask
-        self._updates: dict[tuple[tuple[str, str, object], ...], FinishedTrial] = {}
-        # With successive halving (outcomes told with a budget), as BOHB does: the model learns
-        # from the configurations that reached the highest budget (rung) at which there are
-        # enough of them, each with its newest value; ``_floor`` is that budget.
+        # With successive halving, outcomes come with a budget (a rung) and change (a higher
+        # rung): the Optuna study is then rebuilt from the newest outcome of each configuration
+        # and, as BOHB does, learns from those that reached the highest budget at which there
+        # are enough of them; ``_floor`` is that budget.
         self._observed: dict[tuple[tuple[str, str, object], ...], FinishedTrial] = {}
-        self._budgeted = False
+        self._rebuilt = False  # the study is built from ``_observed`` (not told one by one)
         self._floor = 0
         self._stale = False  # the Optuna study no longer holds the model: rebuild at the ask
 
@@ -99,9 +98,9 @@ class OptunaSampler(BaseSampler):
         states = self._optuna.trial.TrialState
         key = params_key(trial.params)
         self._observed[key] = trial
-        if trial.budget is not None and not self._budgeted:
-            self._budgeted = self._stale = True  # from now on the model is built by budget
-        if self._budgeted and not self._in_model(trial):
+        if trial.budget is not None and not self._rebuilt:
+            self._rebuilt = self._stale = True  # from now on the model is built by budget
+        if self._rebuilt and not self._in_model(trial):
             # not among what the model learns from (yet): an asked trial is closed unscored
             asked = self._asked.get(key)
             if asked:
@@ -129,11 +128,9 @@ class OptunaSampler(BaseSampler):
     def update(self, trial: FinishedTrial) -> None:
         if trial.value is None:
             return
-        if trial.budget is not None or self._budgeted:
-            self._observed[params_key(trial.params)] = trial
-            self._budgeted = self._stale = True
-        else:
-            self._updates[params_key(trial.params)] = trial
+        # a finished Optuna trial cannot change its value: the study is rebuilt at the next ask
+        self._observed[params_key(trial.params)] = trial
+        self._rebuilt = self._stale = True
 
     def _in_model(self, trial: FinishedTrial) -> bool:
         return trial.value is not None and (trial.budget is None or trial.budget >= self._floor)
@@ -154,7 +151,8 @@ class OptunaSampler(BaseSampler):
         return 0
 
     def _build_model(self) -> None:
-        """A fresh in-memory Optuna study holding what the model learns from now."""
+        """A fresh in-memory Optuna study holding what the model learns from now. Trials asked
+        and not yet told are left out; their outcome is added when it comes."""
         states = self._optuna.trial.TrialState
         self._floor = self._budget_floor()
         study = self._optuna.create_study(direction=self.direction, sampler=self.sampler)
@@ -172,34 +170,9 @@ class OptunaSampler(BaseSampler):
         self._asked = {}
         self._stale = False
 
-    def _rebuild(self) -> None:
-        """A finished Optuna trial cannot change its value: copy the finished trials into a
-        fresh in-memory study, each with its newest value. Trials asked and not yet told are
-        left out; their outcome is added when it comes (as a trial found in the store)."""
-        updates, self._updates = self._updates, {}
-        states = self._optuna.trial.TrialState
-        study = self._optuna.create_study(direction=self.direction, sampler=self.sampler)
-        for frozen in self._study.get_trials(deepcopy=False):
-            if not frozen.state.is_finished():
-                continue
-            newer = updates.get(params_key(self._decode(frozen.params)))
-            study.add_trial(
-                self._optuna.trial.create_trial(
-                    params=frozen.params,
-                    distributions=frozen.distributions,
-                    value=newer.value if newer is not None else frozen.value,
-                    state=states.COMPLETE if newer is not None else frozen.state,
-                )
-            )
-        self._study = study
-        self._asked = {}
-
     def ask(self) -> dict[str, object] | None:
-        if self._budgeted:
-            if self._stale or self._budget_floor() != self._floor:
-                self._build_model()
-        elif self._updates:
-            self._rebuild()
+        if self._rebuilt and (self._stale or self._budget_floor() != self._floor):
+            self._build_model()
         optuna_trial = self._study.ask(self._distributions)
         params = self._decode(optuna_trial.params)
         self._asked.setdefault(params_key(params), []).append(optuna_trial)
